@@ -1,0 +1,156 @@
+"""The task registry: the one public way built-in and plug-in tasks become known.
+
+A :class:`Task` bundles everything ``train_env.py`` and the evaluator need for one environment.
+Built-in tasks (2048, math, vision) are declared as entry points of the ``strategy_gym.tasks``
+group in our own ``pyproject.toml``, exactly like an out-of-tree plug-in, so there is no special
+case for them. A plug-in that fails to load is reported by name with its reason; the other tasks
+keep working.
+"""
+
+from __future__ import annotations
+
+import traceback
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from importlib.metadata import entry_points
+from typing import Any, Protocol
+
+ENTRY_POINT_GROUP = "strategy_gym.tasks"
+
+RewardFn = Callable[..., list]  # TRL signature: f(completions, **kwargs) -> list[float | None]
+
+
+class OutputContract(Protocol):
+    """What a completion must look like. Implementations live in ``text_tasks``."""
+
+    name: str
+
+    def parse(self, completion: str) -> Any:
+        """Return a parse result with ``.ok: bool``, ``.value`` and ``.reason: str``."""
+
+
+@dataclass(frozen=True)
+class Assessment:
+    """How one completion did, in task-neutral terms (for before/after evaluation)."""
+
+    format_ok: bool
+    score: float  # 0..1: correctness for answer tasks, success rate over seeds for games
+    outcome: str  # short outcome class, e.g. "ok", "wrong_answer", "timeout", "no_function"
+    detail: dict = field(default_factory=dict)
+
+
+@dataclass
+class Task:
+    """One environment, packaged for LLM training and evaluation.
+
+    ``build_dataset(split, n, seed)`` returns TRL conversational rows: a ``prompt`` list of
+    chat messages plus whatever columns the reward functions read (they arrive as kwargs).
+    ``reward_presets`` maps a preset name to a factory returning the reward functions, so each
+    trainer gets fresh reward objects (no module-level state).
+    ``assess(completions, rows)`` scores completions task-neutrally for before/after reports.
+    ``demonstrations(n, seed)`` returns rows with ``prompt`` and ``completion`` for format priming.
+    """
+
+    name: str
+    env_id: str
+    description: str
+    build_dataset: Callable[[str, int, int], list[dict]]
+    contract: OutputContract
+    reward_presets: dict[str, Callable[..., list[RewardFn]]]
+    default_preset: str
+    assess: Callable[[Sequence[str], Sequence[dict]], list[Assessment]]
+    env_kwargs: dict = field(default_factory=dict)
+    demonstrations: Callable[[int, int], list[dict]] | None = None
+    sandbox_entry: str | None = None  # e.g. "strategy" for code tasks
+    runner: str | None = None  # "module:function" executed inside the sandbox worker
+    seed_sets: dict[str, Sequence[int]] = field(default_factory=dict)
+    modality: str = "text"  # "text" or "vision"
+    extra: dict = field(default_factory=dict)
+
+    def rewards(self, preset: str | None = None, **options: Any) -> list[RewardFn]:
+        name = preset or self.default_preset
+        if name not in self.reward_presets:
+            known = ", ".join(sorted(self.reward_presets))
+            raise ValueError(f"task {self.name!r} has no reward preset {name!r}; known: {known}")
+        return self.reward_presets[name](**options)
+
+
+@dataclass(frozen=True)
+class PluginError:
+    name: str
+    source: str
+    reason: str
+
+
+class TaskRegistry:
+    """Tasks by name, filled from entry points on first use. Create one per process or test."""
+
+    def __init__(self, group: str = ENTRY_POINT_GROUP) -> None:
+        self.group = group
+        self._factories: dict[str, Callable[[], Task]] = {}
+        self._tasks: dict[str, Task] = {}
+        self.errors: dict[str, PluginError] = {}
+        self._discovered = False
+
+    def register(self, name: str, factory: Callable[[], Task] | Task) -> None:
+        if name in self._factories:
+            raise ValueError(f"task {name!r} is already registered")
+        self._factories[name] = factory if callable(factory) else (lambda: factory)
+
+    def discover(self) -> None:
+        if self._discovered:
+            return
+        self._discovered = True
+        for ep in entry_points(group=self.group):
+            try:
+                factory = ep.load()
+            except Exception as exc:  # a broken plug-in must not take the others down
+                self.errors[ep.name] = PluginError(ep.name, ep.value, _reason(exc))
+                continue
+            if ep.name not in self._factories:
+                self._factories[ep.name] = factory
+
+    def names(self) -> list[str]:
+        self.discover()
+        return sorted(set(self._factories) | set(self.errors))
+
+    def get(self, name: str) -> Task:
+        self.discover()
+        if name in self._tasks:
+            return self._tasks[name]
+        if name in self.errors:
+            err = self.errors[name]
+            raise LookupError(f"task {name!r} ({err.source}) failed to load: {err.reason}")
+        if name not in self._factories:
+            known = ", ".join(self.names()) or "none"
+            raise LookupError(f"unknown task {name!r}; registered tasks: {known}")
+        try:
+            task = self._factories[name]()
+            _validate(task, name)
+        except Exception as exc:
+            self.errors[name] = PluginError(name, repr(self._factories[name]), _reason(exc))
+            raise LookupError(f"task {name!r} failed to build: {_reason(exc)}") from exc
+        self._tasks[name] = task
+        return task
+
+
+def _reason(exc: BaseException) -> str:
+    last = traceback.extract_tb(exc.__traceback__)[-1:] if exc.__traceback__ else []
+    where = f" (at {last[0].filename}:{last[0].lineno})" if last else ""
+    return f"{type(exc).__name__}: {exc}{where}"
+
+
+def _validate(task: object, name: str) -> None:
+    if not isinstance(task, Task):
+        raise TypeError(f"entry point {name!r} must return a Task, got {type(task).__name__}")
+    if not task.reward_presets:
+        raise ValueError(f"task {name!r} declares no reward functions")
+    if task.default_preset not in task.reward_presets:
+        raise ValueError(f"task {name!r}: default preset {task.default_preset!r} is not defined")
+    if not callable(task.build_dataset) or not callable(task.assess):
+        raise TypeError(f"task {name!r}: build_dataset and assess must be callable")
+
+
+def get_task(name: str, registry: TaskRegistry | None = None) -> Task:
+    """Look a task up in a fresh registry (or the one given)."""
+    return (registry or TaskRegistry()).get(name)
