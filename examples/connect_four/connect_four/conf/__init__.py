@@ -1,0 +1,1 @@
+"""Hydra configs shipped with the plug-in (found through ``hydra_plugins/``)."""

@@ -1,0 +1,107 @@
+"""Operating-system walls around model code: namespaces, resource limits, privilege drop.
+
+``enter_network_namespace`` runs once per worker (as root, before anything untrusted).
+A pre-forked child calls ``lock_down`` while it waits for its job (everything that does not
+depend on the job: descriptors, cwd, privilege drop, no new processes) and ``limit_job`` once
+the job has arrived (CPU seconds and address space; only lowering, allowed unprivileged).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import functools
+import math
+import os
+import pwd
+import resource
+import signal
+
+CLONE_NEWNET = 0x40000000
+PR_SET_PDEATHSIG = 1
+PR_SET_DUMPABLE = 4
+PR_SET_NO_NEW_PRIVS = 38
+MAX_OPEN_FILES = 16
+
+
+@functools.cache
+def _libc() -> ctypes.CDLL | None:
+    try:
+        return ctypes.CDLL(None, use_errno=True)
+    except OSError:
+        return None
+
+
+def _prctl(option: int, value: int) -> bool:
+    libc = _libc()
+    return libc is not None and libc.prctl(option, value, 0, 0, 0) == 0
+
+
+def enter_network_namespace() -> bool:
+    """Move this process into a fresh network namespace (only loopback, down). Root only."""
+    libc = _libc()
+    return libc is not None and libc.unshare(CLONE_NEWNET) == 0
+
+
+def unprivileged_ids() -> tuple[int, int]:
+    try:
+        entry = pwd.getpwnam("nobody")
+        return entry.pw_uid, entry.pw_gid
+    except KeyError:
+        return 65534, 65534
+
+
+def address_space_bytes() -> int:
+    """This process's current virtual size (first field of /proc/self/statm, in pages)."""
+    with open("/proc/self/statm") as statm:
+        pages = int(statm.read().split()[0])
+    return pages * os.sysconf("SC_PAGE_SIZE")
+
+
+def die_with_parent(parent_pid: int) -> None:
+    """Have the kernel SIGKILL this process when its parent (the worker) goes away."""
+    _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent_pid:  # the parent died between fork and prctl
+        os._exit(1)
+
+
+def _keep_only(fds: tuple[int, ...]) -> None:
+    """Standard streams to /dev/null; every other descriptor but ``fds`` closed."""
+    null = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(null, fd)
+    low = 3
+    for fd in sorted(fds):
+        os.closerange(low, fd)
+        low = fd + 1
+    os.closerange(low, 1 << 16)
+
+
+def _drop_privileges(uid: int, gid: int) -> None:
+    os.setgroups([])
+    os.setgid(gid)
+    os.setuid(uid)
+    if os.getuid() != uid or os.geteuid() != uid or os.getgid() != gid:
+        raise PermissionError("privilege drop did not take effect")
+
+
+def lock_down(cwd: str, drop_to: tuple[int, int] | None, keep_fds: tuple[int, ...]) -> None:
+    """Everything job-independent. Raises if a mandatory step fails (the caller fails closed)."""
+    _keep_only(keep_fds)
+    os.chdir(cwd)
+    os.umask(0o777)
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    resource.setrlimit(resource.RLIMIT_FSIZE, (0, 0))
+    resource.setrlimit(resource.RLIMIT_NOFILE, (MAX_OPEN_FILES, MAX_OPEN_FILES))
+    if drop_to is not None:
+        _drop_privileges(*drop_to)
+    _prctl(PR_SET_NO_NEW_PRIVS, 1)
+    _prctl(PR_SET_DUMPABLE, 0)
+    # Binding once we are not root (root ignores it): no fork, no threads.
+    resource.setrlimit(resource.RLIMIT_NPROC, (0, 0))
+
+
+def limit_job(time_limit_s: float, address_space: int) -> None:
+    """CPU seconds (a backstop: the worker's wall-clock deadline comes first) and memory."""
+    cpu = math.ceil(time_limit_s) + 1
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
+    resource.setrlimit(resource.RLIMIT_AS, (address_space, address_space))

@@ -1,0 +1,348 @@
+"""SandboxPool: pre-started worker processes, one job per worker at a time, results in order.
+
+The parent never runs model code. It checks source statically (cached), sends JSON jobs to
+idle workers, reads JSON results, enforces ``max_output_bytes`` and a backstop deadline
+(the worker enforces the precise one on its child), and replaces any worker that dies or
+stops answering.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import selectors
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import weakref
+from collections import OrderedDict, deque
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sandbox import protocol
+from sandbox.child import ENVELOPE_BYTES
+from sandbox.outcome import Outcome, SandboxResult
+from sandbox.policy import Job, SandboxPolicy, parse_runner
+from sandbox.static_checks import check_source
+
+_BOOT = (
+    "import json, sys; config = json.loads(sys.argv[1]); sys.path[:] = config['sys_path']; "
+    "from sandbox.worker import main; main(sys.argv)"
+)
+BACKSTOP_GRACE_S = 2.0  # the worker answers at the limit; this only catches a stuck worker
+CHECK_CACHE_SIZE = 1024
+MAX_START_FAILURES = 3
+
+
+@dataclass(eq=False)
+class _Handle:
+    proc: subprocess.Popen
+    frames: protocol.FrameBuffer = field(default_factory=protocol.FrameBuffer)
+    ready: bool = False
+    job_index: int | None = None
+    sent_at: float = 0.0
+    deadline: float = float("inf")
+    header: dict | None = None
+
+    @property
+    def out_fd(self) -> int:
+        return self.proc.stdout.fileno()
+
+
+def _kill_group(proc: subprocess.Popen) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    proc.wait()
+
+
+def _shutdown(procs: dict[int, subprocess.Popen], cwd: str) -> None:
+    """Close every worker (EOF first, SIGKILL to the group if it lingers) and the temp dir."""
+    for proc in list(procs.values()):
+        for stream in (proc.stdin, proc.stdout):
+            try:
+                stream.close()
+            except OSError:
+                pass
+    for proc in list(procs.values()):
+        try:
+            proc.wait(timeout=2.0)
+        except subprocess.TimeoutExpired:
+            pass
+        _kill_group(proc)
+    procs.clear()
+    shutil.rmtree(cwd, ignore_errors=True)
+
+
+def _worker_environment(home: str) -> dict[str, str]:
+    """No secrets from the caller's environment; single-threaded numeric libraries."""
+    env = {k: v for k, v in os.environ.items() if k.startswith("NUMBA_") and "THREAD" not in k}
+    env.update(
+        PATH=os.defpath, LANG="C.UTF-8", HOME=home, OMP_NUM_THREADS="1",
+        OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1", NUMBA_NUM_THREADS="1",
+    )  # fmt: skip
+    return env
+
+
+def _request(job: Job) -> bytes:
+    policy = job.policy
+    request = {
+        "code": job.code,
+        "entry": policy.entry_point,
+        "imports": sorted(policy.allowed_imports),
+        "runner": job.runner,
+        "payload": job.payload,
+        "time_limit": policy.time_limit_s,
+        "memory_mb": policy.memory_limit_mb,
+        "max_output": policy.max_output_bytes,
+        "rng_seed": job.rng_seed,
+    }
+    try:
+        return protocol.encode_frame(json.dumps(request, allow_nan=False).encode())
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"Job.payload must be plain JSON data: {exc}") from None
+
+
+def _result_from(header: dict, body: bytes, policy: SandboxPolicy, timings: dict) -> SandboxResult:
+    timings = {**header.get("timings", {}), **timings}
+    if "outcome" in header:
+        return SandboxResult(Outcome(header["outcome"]), header.get("message", ""), None, timings)
+    if len(body) > policy.max_output_bytes + ENVELOPE_BYTES:
+        message = f"result of {len(body)} bytes exceeds {policy.max_output_bytes}"
+        return SandboxResult(Outcome.OUTPUT_TOO_LARGE, message, None, timings)
+    try:
+        data = json.loads(body)
+        outcome = Outcome(data["outcome"])
+        message = str(data.get("message", ""))[:1000]
+    except (ValueError, KeyError, TypeError, RecursionError):
+        return SandboxResult(Outcome.CRASHED, "malformed result from the worker", None, timings)
+    value = data.get("value") if outcome is Outcome.OK else None
+    return SandboxResult(outcome, message, value, timings)
+
+
+class SandboxPool:
+    """A pool of pre-started sandbox workers. Use as a context manager or call ``close()``.
+
+    ``preload`` lists runners ("module:function") each worker imports at start, so the first
+    call does not pay for the import.
+    """
+
+    def __init__(self, workers: int = 2, preload: Sequence[str] = (),
+                 start_timeout_s: float = 60.0) -> None:  # fmt: skip
+        if isinstance(workers, bool) or not isinstance(workers, int):
+            raise TypeError(f"workers must be an int, got {type(workers).__name__}")
+        if workers < 1:
+            raise ValueError(f"workers must be >= 1, got {workers}")
+        if isinstance(preload, str):
+            raise TypeError("preload must be a sequence of 'module:function' strings")
+        for spec in preload:
+            parse_runner(spec)
+        self._size = workers
+        self._runners = list(dict.fromkeys(preload))
+        self._known_runners: set[str] = set()
+        self._start_timeout_s = start_timeout_s
+        self._lock = threading.Lock()
+        self._checks: OrderedDict[tuple[str | None, SandboxPolicy], SandboxResult] = OrderedDict()
+        self._cwd = tempfile.mkdtemp(prefix="sandbox-cwd-")
+        os.chmod(self._cwd, 0o555)  # empty and not writable by the unprivileged child
+        self._procs: dict[int, subprocess.Popen] = {}
+        self._finalizer = weakref.finalize(self, _shutdown, self._procs, self._cwd)
+        self._selector = selectors.DefaultSelector()
+        self._handles: list[_Handle] = []
+        self._protections: dict[str, Any] = {}
+        self._start_failures = 0
+        self._closed = False
+        try:
+            for _ in range(workers):
+                self._spawn()
+            self._wait_until_ready()
+        except BaseException:
+            self.close()
+            raise
+
+    # lifecycle -----------------------------------------------------------------------------
+    def __enter__(self) -> SandboxPool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Stop all workers and remove the pool's temp dir. Safe to call twice."""
+        self._closed = True
+        self._selector.close()
+        self._handles.clear()
+        self._finalizer()
+
+    def protections(self) -> dict[str, Any]:
+        """Which walls are active (reported by the workers), e.g. network_namespace: True."""
+        return {**self._protections, "workers": self._size}
+
+    def worker_pids(self) -> list[int]:
+        return [h.proc.pid for h in self._handles]
+
+    def _spawn(self) -> _Handle:
+        config = {
+            "sys_path": [os.path.abspath(p) if p else os.getcwd() for p in sys.path],
+            "cwd": self._cwd,
+            "preload": self._runners,
+            "allowed": sorted(SandboxPolicy().allowed_imports),
+        }
+        proc = subprocess.Popen(
+            [sys.executable, "-E", "-s", "-c", _BOOT, json.dumps(config)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, cwd=self._cwd,
+            env=_worker_environment(self._cwd), start_new_session=True, close_fds=True,
+        )  # fmt: skip
+        self._procs[proc.pid] = proc
+        handle = _Handle(proc)
+        self._handles.append(handle)
+        self._selector.register(handle.out_fd, selectors.EVENT_READ, handle)
+        return handle
+
+    def _retire(self, handle: _Handle) -> None:
+        """Kill a worker (its whole session, children included) and start a replacement."""
+        self._selector.unregister(handle.out_fd)
+        self._handles.remove(handle)
+        _kill_group(handle.proc)
+        for stream in (handle.proc.stdin, handle.proc.stdout):
+            stream.close()
+        self._procs.pop(handle.proc.pid, None)
+        if not handle.ready:
+            self._start_failures += 1
+            if self._start_failures > MAX_START_FAILURES:
+                raise RuntimeError("sandbox workers keep dying at start; see stderr above")
+        self._spawn()
+
+    def _wait_until_ready(self) -> None:
+        deadline = time.monotonic() + self._start_timeout_s
+        while not all(h.ready for h in self._handles):
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"sandbox workers not ready after {self._start_timeout_s} s")
+            self._pump(deadline, {})
+
+    # checks ------------------------------------------------------------------------------
+    def check(self, code: str | None, policy: SandboxPolicy) -> SandboxResult:
+        """``check_source`` with a per-pool cache (GRPO runs the same code on many seeds)."""
+        key = (code, policy)
+        cached = self._checks.get(key)
+        if cached is None:
+            cached = check_source(code, policy)
+            self._checks[key] = cached
+            if len(self._checks) > CHECK_CACHE_SIZE:
+                self._checks.popitem(last=False)
+        return cached
+
+    def _validate_runner(self, spec: str) -> None:
+        if spec in self._known_runners:
+            return
+        module, _ = parse_runner(spec)
+        if importlib.util.find_spec(module) is None:
+            raise ValueError(f"runner module {module!r} of {spec!r} cannot be found")
+        self._known_runners.add(spec)
+        if spec not in self._runners:
+            self._runners.append(spec)  # replacement workers preload it
+
+    # running -----------------------------------------------------------------------------
+    def run(self, job: Job) -> SandboxResult:
+        return self.run_batch([job])[0]
+
+    def run_batch(self, jobs: Sequence[Job]) -> list[SandboxResult]:
+        """Run jobs across the pool; results come back in the jobs' order, never raising for
+        anything the model's code does."""
+        for job in jobs:
+            if not isinstance(job, Job):
+                raise TypeError(f"run_batch takes Job objects, got {type(job).__name__}")
+        with self._lock:
+            if self._closed:
+                raise RuntimeError("this SandboxPool is closed")
+            return self._run_locked(list(jobs))
+
+    def _run_locked(self, jobs: list[Job]) -> list[SandboxResult]:
+        results: dict[int, SandboxResult] = {}
+        queue: deque[tuple[int, bytes]] = deque()
+        for index, job in enumerate(jobs):
+            self._validate_runner(job.runner)
+            verdict = self.check(job.code, job.policy)
+            if verdict.ok:
+                queue.append((index, _request(job)))
+            else:
+                results[index] = verdict
+        while queue or any(h.job_index is not None for h in self._handles):
+            self._dispatch(queue, jobs)
+            self._pump(self._next_deadline(), results, jobs)
+            self._enforce_deadlines(results, jobs)
+        return [results[i] for i in range(len(jobs))]
+
+    def _dispatch(self, queue: deque[tuple[int, bytes]], jobs: list[Job]) -> None:
+        for handle in list(self._handles):
+            if not queue:
+                return
+            if not handle.ready or handle.job_index is not None:
+                continue
+            index, request = queue.popleft()
+            handle.job_index, handle.sent_at = index, time.perf_counter()
+            limit = jobs[index].policy.time_limit_s
+            handle.deadline = time.monotonic() + limit + BACKSTOP_GRACE_S
+            try:
+                protocol.write_all(handle.proc.stdin.fileno(), request)
+            except (BrokenPipeError, OSError):
+                handle.job_index = None
+                queue.appendleft((index, request))  # the worker died while idle: retry
+                self._retire(handle)
+
+    def _next_deadline(self) -> float:
+        busy = [h.deadline for h in self._handles if h.job_index is not None]
+        return min(busy) if busy else time.monotonic() + self._start_timeout_s
+
+    def _pump(self, deadline: float, results: dict, jobs: list[Job] | None = None) -> None:
+        """Wait for worker output until ``deadline`` and handle whatever arrives."""
+        timeout = max(0.0, deadline - time.monotonic())
+        for key, _ in self._selector.select(timeout):
+            handle: _Handle = key.data
+            chunk = os.read(handle.out_fd, 1 << 20)
+            if not chunk:
+                self._worker_died(handle, results, jobs)
+                continue
+            for frame in handle.frames.feed(chunk):
+                self._on_frame(handle, frame, results, jobs)
+
+    def _on_frame(self, handle: _Handle, frame: bytes, results: dict, jobs: list | None) -> None:
+        if not handle.ready:
+            hello = json.loads(frame)
+            handle.ready = True
+            self._start_failures = 0
+            self._protections = self._protections or hello["protections"]
+            return
+        if handle.header is None:
+            handle.header = json.loads(frame)
+            return
+        index, header = handle.job_index, handle.header
+        handle.job_index, handle.header, handle.deadline = None, None, float("inf")
+        if index is None or jobs is None:
+            return
+        total = {"total_s": time.perf_counter() - handle.sent_at}
+        results[index] = _result_from(header, frame, jobs[index].policy, total)
+
+    def _worker_died(self, handle: _Handle, results: dict, jobs: list | None) -> None:
+        index = handle.job_index
+        if index is not None and jobs is not None:
+            total = {"total_s": time.perf_counter() - handle.sent_at}
+            results[index] = SandboxResult(Outcome.CRASHED, "sandbox worker died", None, total)
+        self._retire(handle)
+
+    def _enforce_deadlines(self, results: dict, jobs: list[Job]) -> None:
+        now = time.monotonic()
+        for handle in list(self._handles):
+            if handle.job_index is not None and now >= handle.deadline:
+                elapsed = {"total_s": time.perf_counter() - handle.sent_at}
+                limit = jobs[handle.job_index].policy.time_limit_s
+                message = f"worker unresponsive past {limit} s; replaced"
+                results[handle.job_index] = SandboxResult(Outcome.TIMEOUT, message, None, elapsed)
+                self._retire(handle)

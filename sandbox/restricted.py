@@ -1,0 +1,175 @@
+"""The restricted namespace model code runs in: RestrictedPython's compiler and guards,
+a curated builtins table, an import hook over the allowlist, and a capped print collector.
+
+Everything here runs inside the forked child; the guards are the first wall and the
+process limits (sandbox/limits.py) the second.
+"""
+
+from __future__ import annotations
+
+import builtins
+import importlib
+import operator
+import types
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from RestrictedPython import compile_restricted_exec, safe_builtins
+from RestrictedPython.Guards import (
+    full_write_guard,
+    guarded_iter_unpack_sequence,
+    guarded_unpack_sequence,
+)
+
+from sandbox.static_checks import FORBIDDEN_ATTRIBUTES
+
+# Pure builtins a strategy needs beyond RestrictedPython's safe set. RestrictedPython leaves
+# out the C-iterating ones (sorted, zip, ...) only because they bypass _getiter_, which we do
+# not use as a security boundary (our _getiter_ is plain iter).
+_EXTRA_BUILTINS = (
+    "all", "any", "bin", "dict", "enumerate", "filter", "format", "frozenset", "iter", "list",
+    "map", "max", "min", "next", "reversed", "set", "sorted", "sum", "tuple", "zip",
+    "StopIteration", "ZeroDivisionError",
+)  # fmt: skip
+# Removed from RestrictedPython's set: class creation is refused statically anyway.
+_DROPPED_BUILTINS = ("__build_class__",)
+# Functions of allowed modules that reach attributes by name or copy dunders.
+_HIDDEN_MODULE_MEMBERS = frozenset({"attrgetter", "methodcaller", "update_wrapper", "wraps"})
+
+_INPLACE_OPERATORS: dict[str, Callable[[Any, Any], Any]] = {
+    "+=": operator.iadd, "-=": operator.isub, "*=": operator.imul, "/=": operator.itruediv,
+    "//=": operator.ifloordiv, "%=": operator.imod, "**=": operator.ipow,
+    "<<=": operator.ilshift, ">>=": operator.irshift, "&=": operator.iand,
+    "|=": operator.ior, "^=": operator.ixor, "@=": operator.imatmul,
+}  # fmt: skip
+
+
+def compile_code(code: str) -> tuple[types.CodeType | None, str]:
+    """Compile with RestrictedPython; returns (code object, "") or (None, error text)."""
+    try:
+        result = compile_restricted_exec(code, filename="<strategy>")
+    except (RecursionError, MemoryError, ValueError) as exc:
+        return None, f"{type(exc).__name__}: {exc}"
+    if result.errors or result.code is None:
+        return None, "; ".join(result.errors[:3]) or "compilation failed"
+    return result.code, ""
+
+
+def guarded_getattr(obj: Any, name: str) -> Any:
+    """Attribute access for model code: no private names, no frames, no str.format."""
+    if type(name) is not str:
+        raise TypeError("attribute name must be a str")
+    if name.startswith("_") or name in FORBIDDEN_ATTRIBUTES:
+        raise AttributeError(f"access to attribute {name!r} is not allowed")
+    if name == "format" and (obj is str or isinstance(obj, str)):
+        raise AttributeError("str.format is not allowed; use an f-string")
+    return getattr(obj, name)
+
+
+def inplace_operation(op: str, target: Any, value: Any) -> Any:
+    try:
+        return _INPLACE_OPERATORS[op](target, value)
+    except KeyError:
+        raise SyntaxError(f"unsupported augmented assignment {op!r}") from None
+
+
+def call_function(func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    return func(*args, **kwargs)
+
+
+def module_proxy(module: types.ModuleType) -> types.SimpleNamespace:
+    """A read-only view of a module's public, non-module members."""
+    members = {
+        name: value
+        for name, value in vars(module).items()
+        if not name.startswith("_")
+        and name not in _HIDDEN_MODULE_MEMBERS
+        and not isinstance(value, types.ModuleType)
+    }
+    return types.SimpleNamespace(**members)
+
+
+def build_module_proxies(allowed: Iterable[str]) -> dict[str, types.SimpleNamespace]:
+    """Import each allowed module (trusted side, before any limits) and wrap it."""
+    proxies = {}
+    for name in sorted(allowed):
+        try:
+            proxies[name] = module_proxy(importlib.import_module(name))
+        except ImportError:
+            continue  # a missing module simply cannot be imported by the code either
+    return proxies
+
+
+def make_import(proxies: dict[str, types.SimpleNamespace]) -> Callable[..., Any]:
+    def guarded_import(name: str, globals_: Any = None, locals_: Any = None,
+                       fromlist: Any = (), level: int = 0) -> Any:  # fmt: skip
+        if level != 0 or name not in proxies:
+            raise ImportError(f"import of {name!r} is not allowed")
+        return proxies[name]
+
+    return guarded_import
+
+
+class CappedPrint:
+    """RestrictedPython's print target: keeps at most ``limit`` characters, flags overflow."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.size = 0
+        self.parts: list[str] = []
+        self.overflowed = False
+
+    def write(self, text: str) -> None:
+        self.size += len(text)
+        if self.size > self.limit:
+            self.overflowed = True
+        else:
+            self.parts.append(text)
+
+    def text(self) -> str:
+        return "".join(self.parts)
+
+
+def make_print_factory(sink: CappedPrint) -> Callable[..., Any]:
+    """RestrictedPython calls ``_print_(_getattr_)`` once per scope that prints."""
+
+    class _Printer:
+        def __init__(self, _getattr: Any = None) -> None:
+            pass
+
+        def _call_print(self, *objects: Any, sep: str = " ", end: str = "\n", **_: Any) -> None:
+            sink.write(sep.join(str(o) for o in objects) + end)
+
+        def __call__(self) -> str:
+            return sink.text()
+
+    return _Printer
+
+
+def make_builtins(proxies: dict[str, types.SimpleNamespace]) -> dict[str, Any]:
+    table = {k: v for k, v in safe_builtins.items() if k not in _DROPPED_BUILTINS}
+    for name in _EXTRA_BUILTINS:
+        table[name] = getattr(builtins, name)
+    table.pop("setattr", None)
+    table.pop("delattr", None)
+    table["__import__"] = make_import(proxies)
+    return table
+
+
+def restricted_globals(
+    proxies: dict[str, types.SimpleNamespace], printer: CappedPrint
+) -> dict[str, Any]:
+    """A fresh global namespace for one run of model code."""
+    return {
+        "__builtins__": make_builtins(proxies),
+        "__name__": "strategy",
+        "_getattr_": guarded_getattr,
+        "_getitem_": operator.getitem,
+        "_getiter_": iter,
+        "_iter_unpack_sequence_": guarded_iter_unpack_sequence,
+        "_unpack_sequence_": guarded_unpack_sequence,
+        "_write_": full_write_guard,
+        "_inplacevar_": inplace_operation,
+        "_apply_": call_function,
+        "_print_": make_print_factory(printer),
+    }

@@ -1,0 +1,361 @@
+"""One training run's state and steps, called in order by ``train_env.py``.
+
+Each method is a thin step over one module (preflight, priming, grpo, steplog, evaluation,
+report); the state they share (task, model, rows, run directory, results) lives here.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from omegaconf import DictConfig, OmegaConf
+
+from training.backend import BackendError, choose_backend
+from training.cache import ModelFetchError
+from training.evaluation import EvalResult, evaluate, write_eval
+from training.generation import Sampling
+from training.grpo import GrpoSettings, build_trainer, grpo_config, last_checkpoint, train_dataset
+from training.lora import attach_lora, trainable_summary
+from training.models import (
+    LoadedModel,
+    ModelResolutionError,
+    ModelSpec,
+    checkpoint_location,
+    resolve_model,
+)
+from training.plots import plot_eval
+from training.preflight import (
+    Check,
+    PreflightError,
+    PreflightResult,
+    backend_env_checks,
+    measure_lengths,
+    memory_check,
+    pick_device,
+    raise_on_failure,
+    render,
+    sample_check,
+    version_checks,
+)
+from training.priming import PrimingSettings, prime_format
+from training.progress import RichProgress
+from training.recording import RecordingReward, wrap_rewards
+from training.report import ReportInputs, write_report
+from training.smoke import SmokeCallback, SmokeVerdict
+from training.steplog import StepLogger
+from training.tasks import TaskError, TaskRows, build_rows, load_task
+
+
+class ConfigError(ValueError):
+    """A config value that cannot work; ``str()`` is one paragraph."""
+
+
+# Errors shown to the user as one paragraph (no stack trace), exit code 2, nothing written.
+USER_ERRORS = (ModelResolutionError, ModelFetchError, TaskError, PreflightError, BackendError,
+               ConfigError)
+
+
+@dataclass
+class Run:
+    cfg: DictConfig
+    console: Any
+    task: Any
+    loaded: LoadedModel
+    rows: TaskRows
+    device: str
+    backend: str
+    use_vllm: bool
+    preflight: PreflightResult
+    run_dir: Path | None = None
+    evals: dict[str, EvalResult] = field(default_factory=dict)
+    rewards: list[RecordingReward] = field(default_factory=list)
+    step_logger: StepLogger | None = None
+    smoke: SmokeVerdict = field(default_factory=lambda: SmokeVerdict(True))
+    timings: dict[str, float] = field(default_factory=dict)
+    interrupted: bool = False
+    resumed_from: str | None = None
+
+    # ---- 1. preflight -------------------------------------------------------------------
+    @classmethod
+    def prepare(cls, cfg: DictConfig, console: Any) -> Run:
+        start = time.perf_counter()
+        spec = _model_spec(cfg)
+        device = pick_device(str(cfg.run.device))
+        backend, use_vllm, why = choose_backend(str(cfg.trainer.backend), device,
+                                                bool(cfg.trainer.use_vllm))
+        checks = version_checks(bool(cfg.run.get("allow_untested_versions", False)))
+        checks += backend_env_checks(why, use_vllm, bool(cfg.trainer.vllm_sleep_mode))
+        early = PreflightResult(checks=list(checks))
+        if early.failures():
+            render(early, console)
+            raise_on_failure(early)
+        if backend == "transformers":
+            checkpoint_location(spec)  # unknown path / unreachable hub: fail before the task
+        task = load_task(str(cfg.env.name), _plain_options(cfg.env.get("task_options")))
+        if spec.modality != task.modality:
+            raise ConfigError(f"env={task.name} is a {task.modality} task but model={spec.name} "
+                              f"is a {spec.modality} model; pick a matching model. Nothing was "
+                              "written.")
+        with console.status(f"loading {spec.name} ..."):
+            loaded = _load(spec, device, backend, use_vllm)
+        rows = build_rows(task, int(cfg.env.train_rows), int(cfg.env.eval_prompts),
+                          int(cfg.env.demonstrations), int(cfg.run.seed))
+        result = _model_preflight(cfg, task, loaded, rows, device, checks)
+        render(result, console, f"Preflight: env={task.name} model={spec.name} on {device}")
+        _print_samples(result, console)
+        raise_on_failure(result)
+        run = cls(cfg, console, task, loaded, rows, device, backend, use_vllm, result)
+        run.timings["load + preflight"] = time.perf_counter() - start
+        return run
+
+    # ---- 2. run directory ---------------------------------------------------------------
+    def open_directory(self) -> Path:
+        self.run_dir = _run_dir(self.cfg)
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        (self.run_dir / "config.yaml").write_text(OmegaConf.to_yaml(self._resolved_cfg()))
+        (self.run_dir / "seed_sets.json").write_text(json.dumps(_seed_sets(self.task), indent=1))
+        with open(self.run_dir / "eval_prompts.jsonl", "w") as handle:
+            for row in self.rows.eval:
+                handle.write(json.dumps(row, default=repr) + "\n")
+        self.resumed_from = (last_checkpoint(self.run_dir / "checkpoints")
+                             if self.cfg.run.resume else None)
+        self.console.print(f"run directory: {self.run_dir}"
+                           + (f" (resuming from {self.resumed_from})" if self.resumed_from else ""))
+        return self.run_dir
+
+    @property
+    def priming_enabled(self) -> bool:
+        enabled = self.cfg.trainer.priming.enabled
+        enabled = self.loaded.spec.format_priming if enabled is None else bool(enabled)
+        return enabled and self.resumed_from is None and bool(self.rows.demonstrations)
+
+    # ---- 3. evaluation ------------------------------------------------------------------
+    def evaluate(self, phase: str) -> EvalResult:
+        if phase == "after_priming" and not self.cfg.trainer.eval.get("after_priming", True):
+            return self.evals.get(phase)  # type: ignore[return-value]
+        start = time.perf_counter()
+        sampling = self._eval_sampling()
+        from rich.progress import Progress
+
+        with Progress(console=self.console, transient=True) as bar:
+            job = bar.add_task(f"eval {phase}", total=len(self.rows.eval))
+            result = evaluate(phase, self.task, self.loaded.model, self.loaded.tokenizer,
+                              self.rows.eval, sampling, lambda n: bar.advance(job, n))
+        self.evals[phase] = result
+        write_eval(result, self._dir())
+        (self._dir() / "eval_summary.json").write_text(
+            json.dumps({p: r.summary for p, r in self.evals.items()}, indent=1))
+        plot_eval({p: r.summary for p, r in self.evals.items()}, self._dir() / "eval.png")
+        s = result.summary
+        self.console.print(f"eval {phase}: format {s['format']['rate']:.0%}, success "
+                           f"{s['success']['rate']:.0%}, mean score {s['mean_score']:.3f}, "
+                           f"mean length {s['length']['mean']:.0f}")
+        self.timings[f"eval {phase}"] = time.perf_counter() - start
+        return result
+
+    # ---- 4. format priming --------------------------------------------------------------
+    def prime_format(self) -> dict:
+        start = time.perf_counter()
+        self._ensure_lora()
+        p = self.cfg.trainer.priming
+        settings = PrimingSettings(int(p.steps), int(p.batch_size), float(p.learning_rate),
+                                   int(p.max_length), int(self.cfg.run.seed),
+                                   use_cpu=self.device == "cpu", bf16=self._bf16())
+        metrics = prime_format(self.loaded.model, self.loaded.tokenizer, self.rows.demonstrations,
+                               settings, self._dir() / "priming",
+                               [RichProgress("priming", settings.steps, self.console)])
+        self.timings["priming"] = time.perf_counter() - start
+        return metrics
+
+    # ---- 5. GRPO (smoke phase = its first steps) ----------------------------------------
+    def train_grpo(self) -> SmokeVerdict:
+        start = time.perf_counter()
+        self._ensure_lora()
+        t = self.cfg.trainer
+        env = self.cfg.env
+        self.rewards = wrap_rewards(self.task.rewards(env.preset, **(env.reward_options or {})))
+        settings = self._grpo_settings()
+        smoke = SmokeCallback(int(t.smoke_steps))
+        self.step_logger = StepLogger(self._dir(), self.rewards, settings.max_steps, self.console)
+        dataset = train_dataset(self.rows.train, self.loaded.tokenizer,
+                                self.preflight.max_prompt_length)
+        trainer = build_trainer(self.loaded.model, self.loaded.tokenizer, self.rewards, dataset,
+                                grpo_config(settings, self._dir() / "checkpoints"),
+                                [smoke, self.step_logger])
+        try:
+            trainer.train(resume_from_checkpoint=self.resumed_from)
+        finally:
+            self.step_logger.stop()
+            for fn in self.rewards:
+                fn.close()
+            self.smoke = smoke.verdict
+            self.timings["grpo"] = time.perf_counter() - start
+        if not self.smoke.ok:
+            self.console.print(f"[bold red]smoke phase stopped training:[/] {self.smoke.diagnosis}")
+        return self.smoke
+
+    def note_interrupted(self) -> None:
+        self.interrupted = True
+        self.console.print("[yellow]interrupted: saving the adapter and writing the report[/]")
+
+    # ---- 6. save ------------------------------------------------------------------------
+    def save_adapter(self) -> Path:
+        path = self._dir() / "adapter"
+        self._ensure_lora()
+        self.loaded.model.save_pretrained(path)
+        self.loaded.tokenizer.save_pretrained(path)
+        return path
+
+    # ---- 7. report ----------------------------------------------------------------------
+    def write_report(self) -> Path:
+        spec = self.loaded.spec
+        env = self.cfg.env
+        inputs = ReportInputs(
+            goal=self.cfg.run.goal or (f"Teach {spec.name} the {self.task.name} task's output "
+                                       "format and raise its task score with GRPO; compare the "
+                                       "fixed eval prompts before and after."),
+            model_lines=[f"{spec.name} from {self.loaded.checkpoint} on {self.device} "
+                         f"({self.backend} backend)", trainable_summary(self.loaded.model),
+                         f"LoRA r={spec.lora.r} alpha={spec.lora.alpha}", *self.loaded.notes],
+            data_lines=[f"task {self.task.name}: {self.task.description}",
+                        f"{len(self.rows.train)} training rows, {len(self.rows.eval)} fixed eval "
+                        f"prompts, {len(self.rows.demonstrations)} priming demonstrations "
+                        f"(seed {self.cfg.run.seed})",
+                        "seed sets: " + ", ".join(f"{k} ({len(v)})" for k, v in
+                                                  self.task.seed_sets.items())],
+            reward_names=[fn.__name__ for fn in self.rewards],
+            reward_lines=[f"preset {env.preset or self.task.default_preset}: "
+                          + ", ".join(fn.__name__ for fn in self.rewards),
+                          f"contract: {self.task.contract.name}"],
+            config_yaml=OmegaConf.to_yaml(self._resolved_cfg().trainer),
+            evals=self.evals, steps=self.step_logger.rows if self.step_logger else [],
+            smoke=self.smoke,
+            preflight_lines=[f"{c.name}: {c.status} - {c.detail}" for c in self.preflight.checks],
+            timings=self.timings, interrupted=self.interrupted,
+            artefacts=sorted(p.name for p in self._dir().iterdir()),
+        )
+        return write_report(inputs, self._dir())
+
+    # ---- helpers ------------------------------------------------------------------------
+    def _dir(self) -> Path:
+        if self.run_dir is None:
+            self.open_directory()
+        return self.run_dir  # type: ignore[return-value]
+
+    def _ensure_lora(self) -> None:
+        if self.backend == "transformers":
+            self.loaded.model = attach_lora(self.loaded.model, self.loaded.spec)
+
+    def _bf16(self) -> bool:
+        value = self.cfg.trainer.bf16
+        if value is not None:
+            return bool(value)
+        import torch
+
+        return self.device.startswith("cuda") and torch.cuda.is_bf16_supported()
+
+    def _eval_sampling(self) -> Sampling:
+        e = self.cfg.trainer.eval
+        return Sampling(int(e.max_new_tokens), float(e.temperature), float(e.top_p), int(e.seed),
+                        int(e.batch_size))
+
+    def _grpo_settings(self) -> GrpoSettings:
+        t = self.cfg.trainer
+        return GrpoSettings(
+            max_steps=int(t.max_steps), num_generations=int(t.num_generations),
+            prompts_per_step=int(t.prompts_per_step),
+            gradient_accumulation_steps=int(t.gradient_accumulation_steps),
+            learning_rate=float(t.learning_rate), lr_scheduler_type=str(t.lr_scheduler_type),
+            warmup_ratio=float(t.warmup_ratio), weight_decay=float(t.weight_decay),
+            max_grad_norm=float(t.max_grad_norm), optim=str(t.optim), beta=float(t.beta),
+            temperature=float(t.temperature), top_p=float(t.top_p),
+            max_completion_length=self.preflight.max_completion_length,
+            save_steps=int(t.save_steps), seed=int(self.cfg.run.seed),
+            use_cpu=self.device == "cpu", bf16=self._bf16(), use_vllm=self.use_vllm,
+            vllm_sleep_mode=bool(t.vllm_sleep_mode), top_k=t.top_k, min_p=t.min_p,
+            loss_type=t.loss_type, importance_sampling_level=t.importance_sampling_level,
+            mask_truncated_completions=t.mask_truncated_completions,
+            gradient_checkpointing=bool(t.gradient_checkpointing),
+            report_to=str(self.cfg.run.report_to), logging_steps=int(t.logging_steps),
+        )
+
+    def _resolved_cfg(self) -> DictConfig:
+        resolved = OmegaConf.create(OmegaConf.to_container(self.cfg, resolve=True))
+        resolved.trainer.max_completion_length = self.preflight.max_completion_length
+        resolved.trainer.max_prompt_length = self.preflight.max_prompt_length
+        return resolved
+
+
+def _model_spec(cfg: DictConfig) -> ModelSpec:
+    try:
+        return ModelSpec.from_mapping(cfg.model)
+    except (ValueError, TypeError) as exc:
+        raise ConfigError(f"model config is invalid: {exc}. Nothing was written.") from None
+
+
+def _load(spec: ModelSpec, device: str, backend: str, use_vllm: bool) -> LoadedModel:
+    if backend == "unsloth":
+        from training.unsloth_backend import load_with_unsloth
+
+        return load_with_unsloth(spec, use_vllm)
+    return resolve_model(spec, device=device)
+
+
+def _model_preflight(cfg: DictConfig, task: Any, loaded: LoadedModel, rows: TaskRows,
+                     device: str, checks: list) -> PreflightResult:
+    t = cfg.trainer
+    result = PreflightResult(checks=list(checks))
+    max_prompt, completion, length_check = measure_lengths(
+        loaded.tokenizer, rows.train, int(t.max_completion_length),
+        int(loaded.spec.max_seq_length), t.max_prompt_length)
+    result.max_prompt_length, result.max_completion_length = max_prompt, completion
+    result.checks.append(length_check)
+    result.checks.append(memory_check(loaded.model, device,
+                                      int(t.num_generations) * int(t.prompts_per_step),
+                                      max_prompt + completion))
+    p = t.preflight
+    sampling = Sampling(int(p.max_new_tokens), 0.7, 0.95, int(cfg.run.seed), int(p.samples))
+    samples, rate, summary, contract_check = sample_check(
+        task, loaded.model, loaded.tokenizer, rows.train[:int(p.samples)], sampling,
+        float(p.min_format_rate))
+    result.samples, result.format_rate, result.format_detail = samples, rate, summary
+    result.checks.append(contract_check)
+    for note in loaded.notes:
+        result.checks.append(Check("model note", "warn", note))
+    return result
+
+
+def _print_samples(result: PreflightResult, console: Any) -> None:
+    from rich.panel import Panel
+
+    for i, sample in enumerate(result.samples):
+        console.print(Panel(sample.text.strip()[:600] or "(empty)",
+                            title=f"preflight sample {i} ({sample.tokens} tokens)"))
+    if result.format_detail:
+        console.print(f"contract report: {result.format_detail}")
+
+
+def _plain_options(node: Any) -> dict:
+    return dict(OmegaConf.to_container(node, resolve=True)) if node else {}
+
+
+def _run_dir(cfg: DictConfig) -> Path:
+    if cfg.run.dir:
+        return Path(str(cfg.run.dir))
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    return Path(str(cfg.run.root)) / f"{cfg.env.name}-{cfg.model.name}-{stamp}"
+
+
+def _seed_sets(task: Any) -> dict:
+    out = {}
+    for name, seeds in task.seed_sets.items():
+        if isinstance(seeds, range):
+            out[name] = {"start": seeds.start, "stop": seeds.stop, "step": seeds.step}
+        else:
+            out[name] = [int(s) for s in seeds]
+    return out

@@ -1,0 +1,144 @@
+"""Step logging: one JSONL line (and CSV row) per GRPO step, the PNG, a rich progress bar.
+
+Column names are ours and stable; they are filled from TRL's logged metrics and from the
+recording reward wrappers (sandbox outcome classes, reward time).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from transformers import TrainerCallback
+
+from training.plots import plot_steps
+from training.recording import RecordingReward
+
+# our column -> TRL metric key
+_TRL_KEYS = {
+    "reward": "reward",
+    "reward_std": "reward_std",
+    "frac_reward_zero_std": "frac_reward_zero_std",
+    "completion_length_mean": "completions/mean_length",
+    "completion_length_min": "completions/min_length",
+    "completion_length_max": "completions/max_length",
+    "clipped_ratio": "completions/clipped_ratio",
+    "kl": "kl",
+    "entropy": "entropy",
+    "learning_rate": "learning_rate",
+    "loss": "loss",
+    "grad_norm": "grad_norm",
+}
+
+
+def step_row(step: int, logs: dict, seconds: float, rewards: Sequence[RecordingReward]) -> dict:
+    row: dict[str, Any] = {"step": step, "step_seconds": round(seconds, 3)}
+    for ours, theirs in _TRL_KEYS.items():
+        row[ours] = _number(logs.get(theirs))
+    for key, value in logs.items():
+        if key.startswith("rewards/"):  # rewards/<fn>/mean|std -> reward/<fn>/mean|std
+            row["reward/" + key[len("rewards/"):]] = _number(value)
+    outcomes: dict[str, int] = {}
+    for fn in rewards:
+        for name, count in fn.new_outcome_counts().items():
+            outcomes[name] = outcomes.get(name, 0) + count
+    row["outcomes"] = outcomes
+    row["reward_seconds"] = round(sum(fn.seconds for fn in rewards), 3)
+    return row
+
+
+def _number(value: Any) -> float | None:
+    if value is None:
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(number) else number
+
+
+class StepLogger(TrainerCallback):
+    """Writes ``steps.jsonl``, ``steps.csv``, ``samples.jsonl`` and ``training_curves.png``."""
+
+    def __init__(self, run_dir: Path, rewards: Sequence[RecordingReward], total_steps: int,
+                 console: Any = None) -> None:
+        self.run_dir = run_dir
+        self.rewards = list(rewards)
+        self.rows: list[dict] = _read_existing(run_dir / "steps.jsonl")
+        self.total = total_steps
+        self.console = console
+        self._step_start = time.perf_counter()
+        self._progress = None
+        self._task = None
+
+    def on_train_begin(self, args, state, control, **kwargs):  # noqa: ANN001 - HF signature
+        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+        self._progress = Progress(TextColumn("GRPO"), BarColumn(), TextColumn("{task.fields[info]}"),
+                                  TimeElapsedColumn(), console=self.console, transient=False)
+        self._progress.start()
+        self._task = self._progress.add_task("grpo", total=self.total,
+                                             completed=state.global_step, info="")
+
+    def on_step_begin(self, args, state, control, **kwargs):  # noqa: ANN001
+        self._step_start = time.perf_counter()
+
+    def on_log(self, args, state, control, logs=None, **kwargs):  # noqa: ANN001
+        if not logs or "reward" not in logs:
+            return
+        row = step_row(state.global_step, logs, time.perf_counter() - self._step_start,
+                       self.rewards)
+        self.rows.append(row)
+        self._append(row)
+        self._append_samples(state.global_step)
+        plot_steps(self.rows, self.run_dir / "training_curves.png")
+        if self._progress is not None:
+            info = (f"step {row['step']} reward {row['reward'] or 0:.2f}±{row['reward_std'] or 0:.2f}"
+                    f" len {row['completion_length_mean'] or 0:.0f} {row['step_seconds']:.1f}s")
+            self._progress.update(self._task, completed=state.global_step, info=info)
+
+    def on_train_end(self, args, state, control, **kwargs):  # noqa: ANN001
+        self.stop()
+
+    def stop(self) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+            self._progress = None
+
+    def _append(self, row: dict) -> None:
+        with open(self.run_dir / "steps.jsonl", "a") as handle:
+            handle.write(json.dumps(row) + "\n")
+        flat = {k: (json.dumps(v) if isinstance(v, dict) else v) for k, v in row.items()}
+        path = self.run_dir / "steps.csv"
+        fields = list(flat)
+        if path.exists():  # keep the header's columns; later-appearing ones go to the JSONL only
+            with open(path) as handle:
+                fields = next(csv.reader(handle), fields)
+        with open(path, "a", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=fields, extrasaction="ignore")
+            if handle.tell() == 0:
+                writer.writeheader()
+            writer.writerow(flat)
+
+    def _append_samples(self, step: int) -> None:
+        if not self.rewards or not self.rewards[0].last_texts:
+            return
+        per_fn = {fn.__name__: fn.last_rewards for fn in self.rewards}
+        with open(self.run_dir / "samples.jsonl", "a") as handle:
+            for i, text in enumerate(self.rewards[0].last_texts):
+                rewards = {name: values[i] if i < len(values) else None
+                           for name, values in per_fn.items()}
+                handle.write(json.dumps({"step": step, "completion": text,
+                                         "rewards": rewards}) + "\n")
+
+
+def _read_existing(path: Path) -> list[dict]:
+    """On resume, the curves continue from the rows already written."""
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
