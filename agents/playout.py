@@ -5,9 +5,11 @@ per seed in sandbox workers -> the trusted side replays the returned actions -> 
 :class:`GameRecord` s collected in a :class:`StrategyEvaluation`. Rewards, the Task's ``assess``
 and ``python -m agents.evaluate`` all read these records, so every number comes from one path.
 
-Games run in two rounds: the first seed of every strategy, then the remaining seeds only for
-strategies whose first game did not hit a resource limit (timeout, memory, crash). A hostile
-completion therefore costs at most one time limit per stage, never one per seed.
+Work runs in two sandbox batches: (1) the build probe and the first seed's game of every
+strategy, side by side; (2) the remaining seeds, only for strategies that built and whose first
+game did not hit a resource limit (timeout, memory, crash). A hostile completion therefore costs
+at most two time-limited jobs (probe and first game), never one per seed: a batch of ``n``
+hostile completions ends within about ``2 n / workers`` time limits.
 """
 
 from __future__ import annotations
@@ -232,14 +234,18 @@ class StrategyEvaluator:
         source files (no extraction). Never raises for anything inside the texts."""
         if len(texts) != len(seeds):
             raise ValueError(f"got {len(texts)} texts but {len(seeds)} seed lists")
-        keys = [(text, tuple(int(s) for s in seed_list), raw_code) for text, seed_list in zip(texts, seeds, strict=True)]
-        missing = list(dict.fromkeys(k for k in keys if k not in self._cache))
-        if missing:
-            units = [self._prepare(text, seed_list, raw_code) for text, seed_list, raw_code in missing]
-            self._play(units, progress)
-            for key, unit in zip(missing, units, strict=True):
-                self._remember(key, _finish(unit))
-        return [self._cache[k] for k in keys]
+        keys = [
+            (text, tuple(int(s) for s in seed_list), raw_code)
+            for text, seed_list in zip(texts, seeds, strict=True)
+        ]
+        found = {k: self._cache[k] for k in keys if k in self._cache}
+        missing = list(dict.fromkeys(k for k in keys if k not in found))
+        units = [self._prepare(text, seed_list, raw) for text, seed_list, raw in missing]
+        self._play(units, progress)
+        for key, unit in zip(missing, units, strict=True):
+            found[key] = _finish(unit)
+            self._remember(key, found[key])
+        return [found[k] for k in keys]
 
     # stages ------------------------------------------------------------------------------
     def _prepare(self, text: str, seeds: tuple[int, ...], raw_code: bool) -> _Unit:
@@ -256,12 +262,17 @@ class StrategyEvaluator:
 
     def _play(self, units: list[_Unit], progress: Progress | None) -> None:
         live = [u for u in units if u.stage == "ok" and u.seeds]
-        first = [(u, u.seeds[0]) for u in live]
-        probes = self._run([self._probe_job(u) for u in live])
-        for unit, probe in zip(live, probes, strict=True):
-            if not probe.ok:
+        # Round 1, in one batch: the build probe and the first game of every strategy.
+        jobs = [self._probe_job(u) for u in live] + [self._game_job(u, u.seeds[0]) for u in live]
+        results = self._run(jobs)
+        for unit, probe, first in zip(live, results[: len(live)], results[len(live) :], strict=True):
+            if probe.ok:
+                unit.games[unit.seeds[0]] = classify_game(unit.seeds[0], first, self.config)
+            else:
                 unit.stage, unit.message = "build_error", f"{probe.outcome}: {probe.message[:300]}"
-        self._run_games([(u, s) for u, s in first if u.stage == "ok"], progress)
+        if progress is not None and live:
+            progress(len(live))
+        # Round 2: the other seeds, skipping strategies whose first game hit a limit.
         rest = [(u, s) for u in live if u.stage == "ok" for s in u.seeds[1:]]
         self._skip_after_limits(rest)
         self._run_games([(u, s) for u, s in rest if s not in u.games], progress)

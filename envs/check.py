@@ -13,9 +13,11 @@ This module imports no LLM libraries: ``python -m envs check NAME`` runs without
 from __future__ import annotations
 
 import math
+import re
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from envs.registry import Assessment, Task, TaskRegistry, _reason
@@ -77,8 +79,7 @@ def check_task(name: str, registry: TaskRegistry | None = None, n_prompts: int =
         return report
     report.labels = [f"{s.label} ({s.expect})" for s in samples]
     for preset in sorted(task.reward_presets):
-        run = lambda p=preset: _check_rewards(task, p, samples, report)  # noqa: E731
-        _step(report, f"rewards[{preset}]", run)
+        _step(report, f"rewards[{preset}]", partial(_check_rewards, task, preset, samples, report))
     _step(report, "assess", lambda: _check_assess(task, samples))
     _step(report, "sandbox", lambda: _check_sandbox(task, samples))
     return report
@@ -150,11 +151,21 @@ def _samples(task: Task, rows: list[dict]) -> tuple[str, str, list[Sample]]:
                for i, row in enumerate(_demonstrations(task))]
     samples += [Sample("empty", "", columns, BAD), Sample("prose", "I am not sure.", columns, BAD)]
     if task.sandbox_entry:
-        crash = f"```python\ndef {task.sandbox_entry}(*args):\n    raise RuntimeError('boom')\n```"
+        params = _parameters(task.sandbox_entry, samples)
+        crash = f"```python\ndef {task.sandbox_entry}({params}):\n    raise RuntimeError('boom')\n```"
         samples.append(Sample("crashes", crash, columns, BAD))
     if not any(s.expect == GOOD for s in samples):
         return WARN, "the task has no demonstrations: only bad completions are scored", samples
     return PASS, ", ".join(s.label for s in samples), samples
+
+
+def _parameters(entry: str, samples: list[Sample]) -> str:
+    """The entry point's parameter list as a demonstration writes it (``*args`` without one)."""
+    for sample in samples:
+        match = re.search(rf"def {re.escape(entry)}\(([^)]*)\)", _plain(sample.completion))
+        if match:
+            return match.group(1)
+    return "*args"
 
 
 def _demonstrations(task: Task) -> list[dict]:
@@ -164,6 +175,8 @@ def _demonstrations(task: Task) -> list[dict]:
     for row in rows:
         if not isinstance(row, dict) or "completion" not in row or "prompt" not in row:
             raise ValueError("demonstrations(n, seed) must return rows with prompt and completion")
+    if rows != task.demonstrations(2, 0):
+        raise ValueError("demonstrations(n, seed) is not deterministic for a fixed seed")
     return rows
 
 

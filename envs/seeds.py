@@ -114,9 +114,14 @@ def parse_seed_spec(spec: str | Sequence[int] | SeedSet) -> SeedSet:
     if not text:
         raise ValueError("empty seed spec; expected e.g. 'eval', 'eval:64', '0:1000' or a file path")
     path = Path(text)
-    if path.suffix in {".txt", ".json"} or path.is_file():
+    if path.suffix in {".txt", ".json"} or "/" in text:
         return _from_file(path)
-    return _from_name_or_range(text)
+    try:
+        return _from_name_or_range(text)
+    except ValueError:
+        if path.is_file():  # a seed file without a suffix; built-in names win over files
+            return _from_file(path)
+        raise
 
 
 def _from_name_or_range(text: str) -> SeedSet:
@@ -179,7 +184,7 @@ def _explicit(name: str, values: list) -> SeedSet:
 def _check_disjoint() -> None:
     for version, table in _BLOCKS.items():
         spans = sorted((start, start + count, name) for name, (start, count) in table.items())
-        for (_, end, name), (start, _, other) in zip(spans, spans[1:]):
+        for (_, end, name), (start, _, other) in zip(spans, spans[1:], strict=False):
             if start < end:
                 raise AssertionError(f"seed sets {name!r} and {other!r} overlap in v{version}")
 

@@ -8,8 +8,10 @@ stops answering.
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import json
+import math
 import os
 import selectors
 import shutil
@@ -37,6 +39,7 @@ _BOOT = (
 )
 BACKSTOP_GRACE_S = 2.0  # the worker answers at the limit; this only catches a stuck worker
 CHECK_CACHE_SIZE = 1024
+MAX_BUNDLE = 16  # jobs of the same code run by one child, one after another
 MAX_START_FAILURES = 3
 
 
@@ -45,7 +48,7 @@ class _Handle:
     proc: subprocess.Popen
     frames: protocol.FrameBuffer = field(default_factory=protocol.FrameBuffer)
     ready: bool = False
-    job_index: int | None = None
+    indices: deque[int] = field(default_factory=deque)  # jobs sent, results not yet back
     sent_at: float = 0.0
     deadline: float = float("inf")
     header: dict | None = None
@@ -53,6 +56,10 @@ class _Handle:
     @property
     def out_fd(self) -> int:
         return self.proc.stdout.fileno()
+
+    @property
+    def busy(self) -> bool:
+        return bool(self.indices)
 
 
 def _kill_group(proc: subprocess.Popen) -> None:
@@ -91,7 +98,7 @@ def _worker_environment(home: str) -> dict[str, str]:
     return env
 
 
-def _request(job: Job) -> bytes:
+def _job_dict(job: Job) -> dict[str, Any]:
     policy = job.policy
     request = {
         "code": job.code,
@@ -105,9 +112,38 @@ def _request(job: Job) -> bytes:
         "rng_seed": job.rng_seed,
     }
     try:
-        return protocol.encode_frame(json.dumps(request, allow_nan=False).encode())
+        json.dumps(job.payload, allow_nan=False)
     except (TypeError, ValueError) as exc:
         raise TypeError(f"Job.payload must be plain JSON data: {exc}") from None
+    return request
+
+
+def _bundles(indices: list[int], jobs: Sequence[Job], workers: int) -> list[list[int]]:
+    """Group jobs that share code, runner and policy into bundles run by one child each
+    (fork once, run many seeds), small enough that every worker gets a share."""
+    groups: dict[tuple, list[int]] = {}
+    for index in indices:
+        job = jobs[index]
+        groups.setdefault((job.code, job.runner, job.policy), []).append(index)
+    bundles = []
+    for members in groups.values():
+        size = max(1, min(MAX_BUNDLE, math.ceil(len(members) / (2 * workers))))
+        bundles += [members[i : i + size] for i in range(0, len(members), size)]
+    return sorted(bundles, key=lambda bundle: bundle[0])
+
+
+@dataclass
+class _Batch:
+    """The state of one run_batch call."""
+
+    jobs: list[Job]
+    requests: dict[int, dict[str, Any]]
+    results: dict[int, SandboxResult] = field(default_factory=dict)
+    queue: deque[list[int]] = field(default_factory=deque)
+    retried: set[int] = field(default_factory=set)
+
+    def frame(self, bundle: list[int]) -> bytes:
+        return protocol.encode_json({"jobs": [self.requests[i] for i in bundle]})
 
 
 def _result_from(header: dict, body: bytes, policy: SandboxPolicy, timings: dict) -> SandboxResult:
@@ -149,7 +185,9 @@ class SandboxPool:
         self._known_runners: set[str] = set()
         self._start_timeout_s = start_timeout_s
         self._lock = threading.Lock()
-        self._checks: OrderedDict[tuple[str | None, SandboxPolicy], SandboxResult] = OrderedDict()
+        self._checks: OrderedDict[tuple[bytes | str | None, SandboxPolicy], SandboxResult] = (
+            OrderedDict()
+        )
         self._cwd = tempfile.mkdtemp(prefix="sandbox-cwd-")
         os.chmod(self._cwd, 0o555)  # empty and not writable by the unprivileged child
         self._procs: dict[int, subprocess.Popen] = {}
@@ -159,6 +197,7 @@ class SandboxPool:
         self._protections: dict[str, Any] = {}
         self._start_failures = 0
         self._closed = False
+        self._batch: _Batch | None = None
         try:
             for _ in range(workers):
                 self._spawn()
@@ -225,12 +264,13 @@ class SandboxPool:
         while not all(h.ready for h in self._handles):
             if time.monotonic() > deadline:
                 raise RuntimeError(f"sandbox workers not ready after {self._start_timeout_s} s")
-            self._pump(deadline, {})
+            self._pump(deadline)
 
     # checks ------------------------------------------------------------------------------
     def check(self, code: str | None, policy: SandboxPolicy) -> SandboxResult:
         """``check_source`` with a per-pool cache (GRPO runs the same code on many seeds)."""
-        key = (code, policy)
+        key = (hashlib.sha256(code.encode("utf-8", "surrogatepass")).digest() if code else code,
+               policy)  # fmt: skip
         cached = self._checks.get(key)
         if cached is None:
             cached = check_source(code, policy)
@@ -243,7 +283,11 @@ class SandboxPool:
         if spec in self._known_runners:
             return
         module, _ = parse_runner(spec)
-        if importlib.util.find_spec(module) is None:
+        try:
+            found = importlib.util.find_spec(module) is not None
+        except ImportError:  # a parent package is missing
+            found = False
+        if not found:
             raise ValueError(f"runner module {module!r} of {spec!r} cannot be found")
         self._known_runners.add(spec)
         if spec not in self._runners:
@@ -265,55 +309,64 @@ class SandboxPool:
             return self._run_locked(list(jobs))
 
     def _run_locked(self, jobs: list[Job]) -> list[SandboxResult]:
-        results: dict[int, SandboxResult] = {}
-        queue: deque[tuple[int, bytes]] = deque()
-        for index, job in enumerate(jobs):
+        verdicts = []
+        for job in jobs:
             self._validate_runner(job.runner)
-            verdict = self.check(job.code, job.policy)
-            if verdict.ok:
-                queue.append((index, _request(job)))
-            else:
-                results[index] = verdict
-        while queue or any(h.job_index is not None for h in self._handles):
-            self._dispatch(queue, jobs)
-            self._pump(self._next_deadline(), results, jobs)
-            self._enforce_deadlines(results, jobs)
-        return [results[i] for i in range(len(jobs))]
+            verdicts.append(self.check(job.code, job.policy))
+        runnable = [i for i, verdict in enumerate(verdicts) if verdict.ok]
+        batch = _Batch(jobs, {i: _job_dict(jobs[i]) for i in runnable})
+        batch.queue.extend(_bundles(runnable, jobs, self._size))
+        self._batch = batch
+        try:
+            while batch.queue or any(h.busy for h in self._handles):
+                self._dispatch(batch)
+                self._pump(self._next_deadline())
+                self._enforce_deadlines(batch)
+        finally:
+            self._batch = None
+        return [
+            batch.results[i].with_timings(**verdict.timings) if verdict.ok else verdict
+            for i, verdict in enumerate(verdicts)
+        ]
 
-    def _dispatch(self, queue: deque[tuple[int, bytes]], jobs: list[Job]) -> None:
+    def _dispatch(self, batch: _Batch) -> None:
         for handle in list(self._handles):
-            if not queue:
+            if not batch.queue:
                 return
-            if not handle.ready or handle.job_index is not None:
+            if not handle.ready or handle.busy:
                 continue
-            index, request = queue.popleft()
-            handle.job_index, handle.sent_at = index, time.perf_counter()
-            limit = jobs[index].policy.time_limit_s
-            handle.deadline = time.monotonic() + limit + BACKSTOP_GRACE_S
+            bundle = batch.queue.popleft()
+            handle.indices.extend(bundle)
+            self._arm(handle, batch.jobs[bundle[0]].policy)
             try:
-                protocol.write_all(handle.proc.stdin.fileno(), request)
-            except (BrokenPipeError, OSError):
-                handle.job_index = None
-                queue.appendleft((index, request))  # the worker died while idle: retry
-                self._retire(handle)
+                protocol.write_all(handle.proc.stdin.fileno(), batch.frame(bundle))
+            except OSError:
+                self._worker_died(handle)  # died while idle: its jobs go back to the queue
+
+    @staticmethod
+    def _arm(handle: _Handle, policy: SandboxPolicy) -> None:
+        handle.sent_at = time.perf_counter()
+        handle.deadline = time.monotonic() + policy.time_limit_s + BACKSTOP_GRACE_S
 
     def _next_deadline(self) -> float:
-        busy = [h.deadline for h in self._handles if h.job_index is not None]
+        busy = [h.deadline for h in self._handles if h.busy]
         return min(busy) if busy else time.monotonic() + self._start_timeout_s
 
-    def _pump(self, deadline: float, results: dict, jobs: list[Job] | None = None) -> None:
+    def _pump(self, deadline: float) -> None:
         """Wait for worker output until ``deadline`` and handle whatever arrives."""
         timeout = max(0.0, deadline - time.monotonic())
         for key, _ in self._selector.select(timeout):
             handle: _Handle = key.data
+            if handle not in self._handles:
+                continue  # retired earlier in this round
             chunk = os.read(handle.out_fd, 1 << 20)
             if not chunk:
-                self._worker_died(handle, results, jobs)
+                self._worker_died(handle)
                 continue
             for frame in handle.frames.feed(chunk):
-                self._on_frame(handle, frame, results, jobs)
+                self._on_frame(handle, frame)
 
-    def _on_frame(self, handle: _Handle, frame: bytes, results: dict, jobs: list | None) -> None:
+    def _on_frame(self, handle: _Handle, frame: bytes) -> None:
         if not handle.ready:
             hello = json.loads(frame)
             handle.ready = True
@@ -323,26 +376,48 @@ class SandboxPool:
         if handle.header is None:
             handle.header = json.loads(frame)
             return
-        index, header = handle.job_index, handle.header
-        handle.job_index, handle.header, handle.deadline = None, None, float("inf")
-        if index is None or jobs is None:
+        header, handle.header = handle.header, None
+        batch = self._batch
+        if batch is None or not handle.indices:
             return
+        index = handle.indices.popleft()
         total = {"total_s": time.perf_counter() - handle.sent_at}
-        results[index] = _result_from(header, frame, jobs[index].policy, total)
+        batch.results[index] = _result_from(header, frame, batch.jobs[index].policy, total)
+        if handle.indices:
+            self._arm(handle, batch.jobs[handle.indices[0]].policy)
+        else:
+            handle.deadline = float("inf")
 
-    def _worker_died(self, handle: _Handle, results: dict, jobs: list | None) -> None:
-        index = handle.job_index
-        if index is not None and jobs is not None:
-            total = {"total_s": time.perf_counter() - handle.sent_at}
-            results[index] = SandboxResult(Outcome.CRASHED, "sandbox worker died", None, total)
+    def _worker_died(self, handle: _Handle) -> None:
+        """A jailed child cannot kill its worker, so this is outside interference: each job
+        in flight is retried once on another worker, then reported as crashed."""
+        batch = self._batch
+        retry = []
+        for index in handle.indices:
+            if batch is None:
+                break
+            if index in batch.retried:
+                total = {"total_s": time.perf_counter() - handle.sent_at}
+                message = "sandbox worker died"
+                batch.results[index] = SandboxResult(Outcome.CRASHED, message, None, total)
+            else:
+                batch.retried.add(index)
+                retry.append(index)
+        if retry:
+            batch.queue.appendleft(retry)
+        handle.indices.clear()
         self._retire(handle)
 
-    def _enforce_deadlines(self, results: dict, jobs: list[Job]) -> None:
+    def _enforce_deadlines(self, batch: _Batch) -> None:
         now = time.monotonic()
         for handle in list(self._handles):
-            if handle.job_index is not None and now >= handle.deadline:
+            if handle.busy and now >= handle.deadline:
+                index = handle.indices.popleft()
+                limit = batch.jobs[index].policy.time_limit_s
                 elapsed = {"total_s": time.perf_counter() - handle.sent_at}
-                limit = jobs[handle.job_index].policy.time_limit_s
                 message = f"worker unresponsive past {limit} s; replaced"
-                results[handle.job_index] = SandboxResult(Outcome.TIMEOUT, message, None, elapsed)
+                batch.results[index] = SandboxResult(Outcome.TIMEOUT, message, None, elapsed)
+                if handle.indices:
+                    batch.queue.appendleft(list(handle.indices))
+                handle.indices.clear()
                 self._retire(handle)

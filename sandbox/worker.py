@@ -8,6 +8,7 @@ frame pair (header, body). Only JSON goes to the pool; only the worker writes ma
 
 from __future__ import annotations
 
+import gc
 import importlib
 import json
 import marshal
@@ -17,9 +18,9 @@ import signal
 import sys
 import time
 import types
-from collections import OrderedDict
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections import OrderedDict, deque
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from typing import Any
 
 from sandbox import child, limits, protocol, restricted
@@ -34,6 +35,8 @@ class _Spare:
     job_fd: int
     result_fd: int
     version: int
+    frames: protocol.FrameBuffer | None = None
+    ready: deque[bytes] = field(default_factory=deque)
 
 
 @dataclass
@@ -45,11 +48,10 @@ class _ChildReport:
     status: int = 0
 
 
-def _collect(spare: _Spare, deadline: float, max_bytes: int) -> _ChildReport:
-    """Read the child's one frame until the deadline; the child is killed afterwards anyway."""
+def _collect(spare: _Spare, deadline: float) -> _ChildReport:
+    """Read the child's next result frame until the deadline."""
     report = _ChildReport()
-    frames = protocol.FrameBuffer(max_frame=max_bytes)
-    while True:
+    while not spare.ready:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             report.timed_out = True
@@ -60,14 +62,12 @@ def _collect(spare: _Spare, deadline: float, max_bytes: int) -> _ChildReport:
         if not chunk:
             break
         try:
-            done = frames.feed(chunk)
+            spare.ready.extend(spare.frames.feed(chunk))
         except ValueError:
             report.too_large = True
             break
-        if done:
-            report.body, report.complete = done[0], True
-            break
-    os.kill(spare.pid, signal.SIGKILL)  # done or not, it has nothing left to do
+    if spare.ready:
+        report.body, report.complete = spare.ready.popleft(), True
     return report
 
 
@@ -101,6 +101,7 @@ class Worker:
         self.version = 0  # bumped whenever what a spare inherits changes
         self.spare: _Spare | None = None
         self.zombies: list[int] = []
+        self.warmup_code = restricted.compile_code(child.WARMUP_SOURCE)[0]
         for spec in config.get("preload", []):
             self.load_runner(spec)
         self.proxies_for(config.get("allowed", []))
@@ -176,7 +177,10 @@ class Worker:
         job_read, job_write = os.pipe()
         result_read, result_write = os.pipe()
         worker_pid = os.getpid()
-        prepared = child.Prepared(self.runners, self.proxies, self.cwd, self.drop_to)
+        prepared = child.Prepared(
+            self.runners, self.proxies, self.cwd, self.drop_to, self.warmup_code
+        )
+        gc.freeze()  # keep the collector from touching (and copying) inherited objects
         pid = os.fork()
         if pid == 0:
             os.close(job_write)
@@ -205,58 +209,89 @@ class Worker:
 
     def refill(self) -> None:
         """Fork the next child while the worker is idle (off the next call's path)."""
-        while self.zombies:
-            os.waitpid(self.zombies.pop(), 0)
+        self._reap_finished()
         if self.spare is None:
             self.spare = self._fork_spare()
 
-    def _run_child(self, job: dict, code: bytes) -> _ChildReport:
+    def _reap_finished(self) -> None:
+        """Collect children that have finished exiting, without waiting for the others
+        (tearing down a large process takes milliseconds; nobody should wait for it)."""
+        still_exiting = []
+        for pid in self.zombies:
+            if os.waitpid(pid, os.WNOHANG) == (0, 0):
+                still_exiting.append(pid)
+        self.zombies = still_exiting
+
+    def _reap_while_idle(self) -> None:
+        """Collect exiting children until they are gone or the next request arrives."""
+        while self.zombies and not select.select([self.proto_in], [], [], 0.005)[0]:
+            self._reap_finished()
+
+    def _run_children(self, jobs: list[dict], code: bytes, compile_s: float) -> Iterator[tuple]:
+        """Run a bundle of jobs (same code, different payloads) in one fresh child, one after
+        another, yielding (header, body) per job. Stops at the first job the child does not
+        finish; the caller reruns the rest in a new child."""
         spare = self._take_spare()
-        deadline = time.monotonic() + job["time_limit"]
+        spare.frames = protocol.FrameBuffer(max_frame=jobs[0]["max_output"] + child.ENVELOPE_BYTES)
+        request = protocol.encode_json({"jobs": jobs}) + protocol.encode_frame(code)
+        started = time.perf_counter()
+        deadline = time.monotonic() + jobs[0]["time_limit"]
         try:
-            protocol.write_all(spare.job_fd, protocol.encode_json(job) + protocol.encode_frame(code))
+            protocol.write_all(spare.job_fd, request)
         except OSError:
             pass  # the child died before reading; _collect sees EOF and reports it
-        report = _collect(spare, deadline, job["max_output"] + child.ENVELOPE_BYTES)
-        if report.complete:  # reap after answering: teardown stays off the call's path
-            self._discard(spare, wait=False)
-            self.zombies.append(spare.pid)
-        else:
-            report.status = self._discard(spare, wait=True)
-        return report
+        for done, job in enumerate(jobs, start=1):
+            report = _collect(spare, deadline)
+            timings = {"compile_s": compile_s, "run_s": time.perf_counter() - started}
+            if not report.complete:
+                report.status = self._discard(spare, wait=True)
+                yield {**_classify(report, job), "timings": timings}, b""
+                return done
+            yield {"timings": timings}, report.body
+            started, deadline = time.perf_counter(), time.monotonic() + job["time_limit"]
+        self._discard(spare, wait=False)  # reaped later: teardown stays off the call's path
+        self.zombies.append(spare.pid)
+        return len(jobs)
 
-    # one job -------------------------------------------------------------------------------
-    def handle(self, job: dict) -> tuple[dict, bytes]:
+    # one request ---------------------------------------------------------------------------
+    def handle(self, jobs: list[dict]) -> Iterator[tuple[dict, bytes]]:
+        """Yield one (header, body) per job, in order."""
         start = time.perf_counter()
-        if self.load_runner(job["runner"]) is None:
-            error = self.runner_errors[job["runner"]]
-            return {"outcome": "crashed", "message": f"runner failed to load: {error}"}, b""
-        self.proxies_for(job["imports"])
-        code, error = self.compile(job["code"])
-        compiled = time.perf_counter()
+        first = jobs[0]
+        if self.load_runner(first["runner"]) is None:
+            error = self.runner_errors[first["runner"]]
+            header = {"outcome": "crashed", "message": f"runner failed to load: {error}"}
+            yield from ((header, b"") for _ in jobs)
+            return
+        self.proxies_for(first["imports"])
+        code, error = self.compile(first["code"])
         if code is None:
-            return {"outcome": "forbidden", "message": error}, b""
-        report = self._run_child(job, code)
-        header = _classify(report, job)
-        header["timings"] = {"compile_s": compiled - start, "run_s": time.perf_counter() - compiled}
-        return header, report.body if report.complete else b""
+            yield from (({"outcome": "forbidden", "message": error}, b"") for _ in jobs)
+            return
+        compile_s = time.perf_counter() - start
+        while jobs:
+            finished = yield from self._run_children(jobs, code, compile_s)
+            jobs = jobs[finished:]
 
     def serve(self) -> None:
         hello = {"ready": True, "pid": os.getpid(), "protections": self.protections()}
         self.refill()
         protocol.write_all(self.proto_out, protocol.encode_json(hello))
         while True:
+            self._reap_while_idle()
             try:
-                job = json.loads(protocol.read_frame(self.proto_in))
+                request = json.loads(protocol.read_frame(self.proto_in))
             except EOFError:
                 break
-            header, body = self.handle(job)
-            protocol.write_all(
-                self.proto_out, protocol.encode_json(header) + protocol.encode_frame(body)
-            )
+            for header, body in self.handle(request["jobs"]):
+                protocol.write_all(
+                    self.proto_out, protocol.encode_json(header) + protocol.encode_frame(body)
+                )
             self.refill()
         if self.spare is not None:
             self._discard(self.spare, wait=True)
+        for pid in self.zombies:
+            os.waitpid(pid, 0)
 
 
 def main(argv: list[str]) -> None:

@@ -174,6 +174,7 @@ def test_thread_count_does_not_change_games() -> None:
 
     def run() -> np.ndarray:
         batch = BatchedBoards(np.arange(500), 6, autoreset=True)
+        batch.parallel_min_batch = 1  # force the prange kernel
         acts = np.random.default_rng(0).integers(0, 4, (200, 500))
         for a in acts:
             batch.step(a)

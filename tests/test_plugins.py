@@ -242,9 +242,21 @@ def test_cli_check_exits_nonzero_on_a_broken_plugin(broken_site):
 @pytest.mark.slow
 def test_two_grpo_steps_of_train_env_on_the_example(example_site, tmp_path):
     run_dir = tmp_path / "run"
-    done = _run(["train_env.py", "env=connect_four", "model=smollm2-135m", "trainer=smoke",
-                 "trainer.max_steps=2", f"run.dir={run_dir}"], [example_site], timeout=900)
+    small = ["env.train_rows=4", "env.eval_prompts=2", "env.demonstrations=4"]  # CPU-sized
+    done = _run(["train_env.py", "env=task", "env.name=connect_four", "model=smollm2-135m",
+                 "trainer=smoke", "trainer.max_steps=2", *small, f"run.dir={run_dir}"],
+                [example_site], timeout=900)
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
     steps = [json.loads(line) for line in (run_dir / "steps.jsonl").read_text().splitlines()]
     assert [row["step"] for row in steps] == [1, 2]
-    assert any("strategy_wins" in key for key in steps[0]), sorted(steps[0])
+    for row in steps:  # the plug-in's three reward functions were called by the trainer
+        for name in ("function_works", "strategy_wins", "no_cheating"):
+            assert isinstance(row[f"reward/{name}/mean"], float), sorted(row)
+
+
+def test_the_example_ships_a_hydra_env_config_found_through_its_search_path(example_site):
+    from hydra import compose, initialize_config_dir
+
+    with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base=None):
+        cfg = compose(config_name="config", overrides=["env=connect_four"])
+    assert cfg.env.name == "connect_four" and cfg.env.train_rows > 0

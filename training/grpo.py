@@ -60,7 +60,7 @@ def grpo_config(settings: GrpoSettings, output_dir: Path) -> Any:
         num_generations=settings.num_generations,
         gradient_accumulation_steps=settings.gradient_accumulation_steps,
         learning_rate=settings.learning_rate, lr_scheduler_type=settings.lr_scheduler_type,
-        warmup_ratio=settings.warmup_ratio, weight_decay=settings.weight_decay,
+        warmup_steps=settings.warmup_ratio, weight_decay=settings.weight_decay,
         max_grad_norm=settings.max_grad_norm, optim=settings.optim, beta=settings.beta,
         temperature=settings.temperature, top_p=settings.top_p,
         max_completion_length=settings.max_completion_length,

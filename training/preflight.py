@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from rewards.common import completion_text
 from training.generation import Generated, Sampling, generate, prompt_lengths
 from training.pins import OPTIONAL_PACKAGES, check_pins, installed_version
 from training.tasks import format_flags, format_summary, prompts_of
@@ -126,15 +127,35 @@ def memory_check(model: Any, device: str, generations: int, seq_len: int) -> Che
     return Check("memory", "warn" if free < 1.5 * need else "ok", detail)
 
 
+def demo_completion_tokens(tokenizer: Any, demonstrations: Sequence[dict]) -> int | None:
+    """Longest demonstration completion in tokens: what a well-formed answer needs."""
+    texts = [completion_text(d.get("completion")) for d in demonstrations]
+    texts = [t for t in texts if t]
+    if not texts:
+        return None
+    text_tok = getattr(tokenizer, "tokenizer", tokenizer)
+    return max(len(text_tok(t, add_special_tokens=False)["input_ids"]) for t in texts)
+
+
 def measure_lengths(tokenizer: Any, rows: Sequence[dict], completion_cap: int,
-                    max_seq_length: int, fixed_prompt: int | None) -> tuple[int, int, Check]:
-    """max_prompt_length = longest prompt + 1 (the notebooks' rule); completion gets the rest."""
+                    max_seq_length: int, fixed_prompt: int | None,
+                    demo_tokens: int | None = None, headroom: float = 1.25
+                    ) -> tuple[int, int, Check]:
+    """max_prompt_length = longest prompt + 1 (the notebooks' rule); completion gets the rest,
+    capped by the trainer's limit and by ``headroom`` x the longest demonstration (when the task
+    has demonstrations: longer completions than a worked example only cost time)."""
     lengths = prompt_lengths(tokenizer, prompts_of(rows))
     longest = max(lengths)
     max_prompt = int(fixed_prompt) if fixed_prompt else longest + 1
     completion = min(int(completion_cap), max_seq_length - max_prompt)
+    from_demos = ""
+    if demo_tokens:
+        by_demo = int(-(-demo_tokens * headroom // 16) * 16)  # round up to a multiple of 16
+        completion = min(completion, max(by_demo, 48))
+        from_demos = f", demos <= {demo_tokens} tokens"
     detail = (f"prompts {min(lengths)}..{longest} tokens -> max_prompt_length {max_prompt}, "
-              f"max_completion_length {completion} (cap {completion_cap}, seq {max_seq_length})")
+              f"max_completion_length {completion} (cap {completion_cap}, seq {max_seq_length}"
+              f"{from_demos})")
     status = "ok" if completion >= 16 else "fail"
     if longest >= max_prompt:
         status, detail = "warn", detail + f"; prompts above {max_prompt} tokens are dropped"

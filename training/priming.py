@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from rewards.common import completion_text
+
 
 @dataclass(frozen=True)
 class PrimingSettings:
@@ -34,6 +36,17 @@ def as_sft_rows(demonstrations: Sequence[dict]) -> list[dict]:
             completion = [{"role": "assistant", "content": completion}]
         rows.append({"prompt": demo["prompt"], "completion": completion})
     return rows
+
+
+def fitting_demonstrations(tokenizer: Any, demonstrations: Sequence[dict],
+                           max_tokens: int) -> list[dict]:
+    """Demonstrations whose completion fits the GRPO completion budget (all, if none fits):
+    priming on longer ones would teach completions that GRPO then truncates."""
+    text_tok = getattr(tokenizer, "tokenizer", tokenizer)
+    fitting = [d for d in demonstrations
+               if len(text_tok(completion_text(d.get("completion")),
+                               add_special_tokens=False)["input_ids"]) <= max_tokens]
+    return fitting or list(demonstrations)
 
 
 def prime_format(model: Any, tokenizer: Any, demonstrations: Sequence[dict],

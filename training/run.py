@@ -34,6 +34,7 @@ from training.preflight import (
     PreflightError,
     PreflightResult,
     backend_env_checks,
+    demo_completion_tokens,
     measure_lengths,
     memory_check,
     pick_device,
@@ -42,7 +43,7 @@ from training.preflight import (
     sample_check,
     version_checks,
 )
-from training.priming import PrimingSettings, prime_format
+from training.priming import PrimingSettings, fitting_demonstrations, prime_format
 from training.progress import RichProgress
 from training.recording import RecordingReward, wrap_rewards
 from training.report import ReportInputs, write_report
@@ -166,7 +167,11 @@ class Run:
         settings = PrimingSettings(int(p.steps), int(p.batch_size), float(p.learning_rate),
                                    int(p.max_length), int(self.cfg.run.seed),
                                    use_cpu=self.device == "cpu", bf16=self._bf16())
-        metrics = prime_format(self.loaded.model, self.loaded.tokenizer, self.rows.demonstrations,
+        demos = fitting_demonstrations(self.loaded.tokenizer, self.rows.demonstrations,
+                                       self.preflight.max_completion_length)
+        self.console.print(f"format priming on {len(demos)} of {len(self.rows.demonstrations)} "
+                           "demonstrations (those that fit max_completion_length)")
+        metrics = prime_format(self.loaded.model, self.loaded.tokenizer, demos,
                                settings, self._dir() / "priming",
                                [RichProgress("priming", settings.steps, self.console)])
         self.timings["priming"] = time.perf_counter() - start
@@ -261,7 +266,9 @@ class Run:
 
     def _eval_sampling(self) -> Sampling:
         e = self.cfg.trainer.eval
-        return Sampling(int(e.max_new_tokens), float(e.temperature), float(e.top_p), int(e.seed),
+        # Never longer than training completions: the eval measures what GRPO shaped.
+        tokens = min(int(e.max_new_tokens), self.preflight.max_completion_length)
+        return Sampling(tokens, float(e.temperature), float(e.top_p), int(e.seed),
                         int(e.batch_size))
 
     def _grpo_settings(self) -> GrpoSettings:
@@ -312,7 +319,9 @@ def _model_preflight(cfg: DictConfig, task: Any, loaded: LoadedModel, rows: Task
     result = PreflightResult(checks=list(checks))
     max_prompt, completion, length_check = measure_lengths(
         loaded.tokenizer, rows.train, int(t.max_completion_length),
-        int(loaded.spec.max_seq_length), t.max_prompt_length)
+        int(loaded.spec.max_seq_length), t.max_prompt_length,
+        demo_completion_tokens(loaded.tokenizer, rows.demonstrations),
+        float(t.get("completion_headroom", 1.25)))
     result.max_prompt_length, result.max_completion_length = max_prompt, completion
     result.checks.append(length_check)
     result.checks.append(memory_check(loaded.model, device,

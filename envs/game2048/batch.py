@@ -1,4 +1,4 @@
-"""Raw batched 2048 for agents and the vector env: B games stepped in one numba parallel call.
+"""Raw batched 2048 for agents and the vector env: B games stepped in one numba call.
 
 Two layers:
 
@@ -9,6 +9,8 @@ Two layers:
   auto-resets ended games, and uses the 4x4 bitboard fast path where it applies.
 
 Each board owns its RNG stream, so a game depends only on its seed and its actions.
+Every step is one kernel call; it checks the actions itself (before touching any board)
+and reports bad ones as a count, turned into a ValueError here.
 """
 
 from __future__ import annotations
@@ -24,11 +26,13 @@ from .kernels import (
     reset_flat,
     status_flat,
     step_flat,
+    step_flat_top,
 )
 from .rng import seed_states
 from .rules import GameConfig, validate_config, validate_seed
 
 _TABLES = bb.build_row_tables()
+_BAD_ACTIONS = "actions must be integers 0..3 (0=W 1=A 2=S 3=D)"
 
 
 def _seed_array(seeds: object) -> np.ndarray:
@@ -41,14 +45,30 @@ def _seed_array(seeds: object) -> np.ndarray:
 
 
 def _action_array(actions: object, batch: int) -> np.ndarray:
-    arr = np.asarray(actions)
+    """Actions as a C-contiguous int8 or int64 array of shape (B,); range checked in kernels."""
+    arr = actions if isinstance(actions, np.ndarray) else np.asarray(actions)
     if arr.shape != (batch,):
         raise ValueError(f"actions must have shape ({batch},), got {arr.shape}")
     if arr.dtype.kind not in "iu":
-        raise ValueError(f"actions must be integers 0..3 (0=W 1=A 2=S 3=D), got dtype {arr.dtype}")
-    if batch and (arr.min() < 0 or arr.max() > 3):
-        raise ValueError("actions must be integers 0..3 (0=W 1=A 2=S 3=D)")
-    return np.ascontiguousarray(arr, dtype=np.int8)
+        raise ValueError(f"{_BAD_ACTIONS}, got dtype {arr.dtype}")
+    if arr.dtype != np.int64 and arr.dtype != np.int8:
+        return np.ascontiguousarray(arr, dtype=np.int64)
+    return arr if arr.flags.c_contiguous else np.ascontiguousarray(arr)
+
+
+@njit(cache=True)
+def _count_bad(actions: np.ndarray) -> int:
+    bad = 0
+    for i in range(actions.shape[0]):
+        bad += (actions[i] < 0) | (actions[i] > 3)
+    return bad
+
+
+def _check_actions(actions: object, batch: int) -> np.ndarray:
+    acts = _action_array(actions, batch)
+    if _count_bad(acts):
+        raise ValueError(_BAD_ACTIONS)
+    return acts
 
 
 # ---------------------------------------------------------------- plain-array functions
@@ -61,13 +81,16 @@ def _reset_all(boards: np.ndarray, rng: np.ndarray, p_four: float) -> None:
 
 
 @njit(parallel=True, cache=True)
-def _step_all(boards, rng, actions, p_four, target_exp, gains, changed, status) -> None:
+def _step_all(boards, rng, actions, p_four, target_exp, gains, changed, status) -> int:
+    if _count_bad(actions):
+        return -1
     size = boards.shape[1]
     for i in prange(boards.shape[0]):
         g, c, s = step_flat(boards[i].reshape(-1), size, rng, i, actions[i], p_four, target_exp)
         gains[i] = g
         changed[i] = c
         status[i] = s
+    return 0
 
 
 def reset_batch(seeds: object, size: int = 4, p_four: float = 0.1) -> tuple[np.ndarray, np.ndarray]:
@@ -105,7 +128,8 @@ def step_batch(
     gains = np.zeros(batch, dtype=np.int64)
     changed = np.zeros(batch, dtype=np.bool_)
     status = np.zeros(batch, dtype=np.int8)
-    _step_all(boards, rng_states, acts, cfg.p_four, cfg.target_exp, gains, changed, status)
+    if _step_all(boards, rng_states, acts, cfg.p_four, cfg.target_exp, gains, changed, status):
+        raise ValueError(_BAD_ACTIONS)
     return gains, changed, status
 
 
@@ -117,10 +141,10 @@ def _move_all_flat(boards, actions, gains, changed) -> None:
 
 
 @njit(parallel=True, cache=True)
-def _move_all_bits(boards, actions, gains, changed, moved, gain_tab) -> None:
+def _move_all_bits(boards, actions, gains, changed, moves) -> None:
     for i in prange(boards.shape[0]):
         x = bb.pack(boards[i])
-        y, g = bb.move_bits(x, actions[i], moved, gain_tab)
+        y, g = bb.move_bits(x, actions[i], moves)
         gains[i] = g
         changed[i] = y != x
         bb.unpack_into(y, boards[i])
@@ -137,125 +161,254 @@ def move_batch(
     if boards.ndim != 3 or boards.shape[1] != boards.shape[2]:
         raise ValueError(f"boards must have shape (B, N, N), got {boards.shape}")
     validate_config(boards.shape[1])
-    acts = _action_array(actions, boards.shape[0])
+    acts = _check_actions(actions, boards.shape[0])
     gains = np.zeros(boards.shape[0], dtype=np.int64)
     changed = np.zeros(boards.shape[0], dtype=np.bool_)
     if fast_path:
         if boards.shape[1] != 4 or (boards.size and boards.max() > bb.MAX_BITBOARD_TARGET_EXP):
             raise ValueError("fast_path needs 4x4 boards with exponents <= 15")
-        _move_all_bits(boards, acts, gains, changed, _TABLES.moved, _TABLES.gain)
+        _move_all_bits(boards, acts, gains, changed, _TABLES.moves)
     else:
         _move_all_flat(boards, acts, gains, changed)
     return boards, gains, changed
 
 
 # ---------------------------------------------------------------- bookkeeping batch
+#
+# ``state`` below is the tuple (rng, scores, lengths, status, pending) of BatchedBoards and
+# ``rules`` the tuple (p_four, target_exp, max_steps, autoreset).  A board step returns
+# (gain, changed, was_reset, terminated, truncated) and updates the state in place.
+
+
+@njit(cache=True, inline="always")
+def _finish(i, state, rules, gain, changed, new_status):
+    _, scores, lengths, status, pending = state
+    max_steps = rules[2]
+    status[i] = new_status
+    scores[i] += gain
+    lengths[i] += 1
+    terminated = new_status != ONGOING
+    truncated = not terminated and max_steps > 0 and lengths[i] >= max_steps
+    pending[i] = terminated or truncated
+    return gain, changed, False, terminated, truncated
+
+
+@njit(cache=True, inline="always")
+def _restart(i, state, new_status):
+    _, scores, lengths, status, pending = state
+    scores[i] = 0
+    lengths[i] = 0
+    status[i] = new_status
+    pending[i] = False
+    return 0, False, True, False, False
+
+
+@njit(cache=True, inline="always")
+def _advance_bits(i, bits, actions, state, rules, moves):
+    """One board of the bitboard batch; the new bits are stored in ``bits[i]``."""
+    rng, _, _, status, pending = state
+    p_four, target_exp, _, autoreset = rules
+    x = bits[i]
+    if pending[i]:
+        if not autoreset:
+            return 0, False, False, False, False
+        x = bb.spawn_bits(bb.spawn_bits(np.uint64(0), rng, i, p_four), rng, i, p_four)
+        bits[i] = x
+        return _restart(i, state, bb.status_bits(x, target_exp))
+    if status[i] != ONGOING:
+        return 0, False, False, False, False
+    y, gain = bb.move_bits(x, actions[i], moves)
+    if y == x:  # nothing moved: no spawn, and the (ongoing) status stays as it is
+        return _finish(i, state, rules, gain, False, ONGOING)
+    y = bb.spawn_bits(y, rng, i, p_four)
+    bits[i] = y
+    return _finish(i, state, rules, gain, True, bb.status_bits(y, target_exp))
+
+
+@njit(cache=True, inline="always")
+def _advance_flat(i, boards, actions, state, rules):
+    """One board of the generic batch: (gain, changed, was_reset, terminated, truncated)."""
+    rng, _, _, status, pending = state
+    p_four, target_exp, _, autoreset = rules
+    flat = boards[i].reshape(-1)
+    size = boards.shape[1]
+    if pending[i]:
+        if not autoreset:
+            return 0, False, False, False, False
+        reset_flat(flat, rng, i, p_four)
+        return _restart(i, state, status_flat(flat, size, target_exp))
+    if status[i] != ONGOING:
+        return 0, False, False, False, False
+    gain, changed, new_status, _ = step_flat_top(
+        flat, size, rng, i, actions[i], p_four, target_exp)
+    return _finish(i, state, rules, gain, changed, new_status)
+
+
+@njit(cache=True, inline="always")
+def _store_result(i, out, step):
+    gains, changed, was_reset, terminated, truncated = out
+    gains[i], changed[i], was_reset[i], terminated[i], truncated[i] = step
+
+
+@njit(cache=True, inline="always")
+def _bits_board(i, bits, actions, state, rules, out, masks, want_masks, words, moves):
+    _store_result(i, out, _advance_bits(i, bits, actions, state, rules, moves))
+    x = bits[i]
+    if want_masks:
+        bb.legal_mask_bits(x, masks[i])
+    if words.shape[0]:
+        bb.unpack_words(x, words, 2 * i)
 
 
 @njit(parallel=True, cache=True)
-def _reset_flat_masked(boards, rng, mask, p_four, target_exp, scores, lengths, status, pending):
+def _step_bits_par(bits, actions, state, rules, out, masks, want_masks, words, moves) -> int:
+    if _count_bad(actions):
+        return -1
+    for i in prange(bits.shape[0]):
+        _bits_board(i, bits, actions, state, rules, out, masks, want_masks, words, moves)
+    return 0
+
+
+@njit(cache=True)
+def _step_bits_serial(bits, actions, state, rules, out, masks, want_masks, words, moves) -> int:
+    if _count_bad(actions):
+        return -1
+    for i in range(bits.shape[0]):
+        _bits_board(i, bits, actions, state, rules, out, masks, want_masks, words, moves)
+    return 0
+
+
+@njit(cache=True, inline="always")
+def _flat_board(i, boards, actions, state, rules, out, masks, want_masks):
+    _store_result(i, out, _advance_flat(i, boards, actions, state, rules))
+    if want_masks:
+        legal_mask_flat(boards[i].reshape(-1), boards.shape[1], masks[i])
+
+
+@njit(parallel=True, cache=True)
+def _step_flat_par(boards, actions, state, rules, out, masks, want_masks) -> int:
+    if _count_bad(actions):
+        return -1
+    for i in prange(boards.shape[0]):
+        _flat_board(i, boards, actions, state, rules, out, masks, want_masks)
+    return 0
+
+
+@njit(cache=True)
+def _step_flat_serial(boards, actions, state, rules, out, masks, want_masks) -> int:
+    if _count_bad(actions):
+        return -1
+    for i in range(boards.shape[0]):
+        _flat_board(i, boards, actions, state, rules, out, masks, want_masks)
+    return 0
+
+
+# Gymnasium step: every output is a fresh array written by the kernel (no copies after).
+# ``gym`` is (obs, rewards, terminated, truncated, changed, masks, score, max_tile, status,
+# moves); ``scratch`` (gains, was_reset) receives what Gymnasium does not report.
+
+
+@njit(cache=True, inline="always")
+def _gym_outputs(i, gym, state, step, top):
+    obs, rewards, terminated, truncated, changed, masks, score, max_tile, status, moves = gym
+    _, scores, lengths, status_now, _ = state
+    rewards[i] = step[0]
+    changed[i] = step[1]
+    terminated[i] = step[3]
+    truncated[i] = step[4]
+    score[i] = scores[i]
+    max_tile[i] = (1 << top) if top > 0 else 0
+    status[i] = status_now[i]
+    moves[i] = lengths[i]
+
+
+@njit(cache=True, inline="always")
+def _gym_bits_board(i, bits, actions, state, rules, gym, words, moves_table, row_max):
+    step = _advance_bits(i, bits, actions, state, rules, moves_table)
+    x = bits[i]
+    _gym_outputs(i, gym, state, step, bb.max_exp_bits(x, row_max))
+    bb.legal_mask_bits(x, gym[5][i])
+    bb.unpack_words(x, words, 2 * i)
+
+
+@njit(parallel=True, cache=True)
+def _gym_bits_par(bits, actions, state, rules, gym, moves_table, row_max) -> int:
+    if _count_bad(actions):
+        return -1
+    words = gym[0].reshape(-1).view(np.uint64)
+    for i in prange(bits.shape[0]):
+        _gym_bits_board(i, bits, actions, state, rules, gym, words, moves_table, row_max)
+    return 0
+
+
+@njit(cache=True)
+def _gym_bits_serial(bits, actions, state, rules, gym, moves_table, row_max) -> int:
+    if _count_bad(actions):
+        return -1
+    words = gym[0].reshape(-1).view(np.uint64)
+    for i in range(bits.shape[0]):
+        _gym_bits_board(i, bits, actions, state, rules, gym, words, moves_table, row_max)
+    return 0
+
+
+@njit(cache=True, inline="always")
+def _gym_flat_board(i, boards, actions, state, rules, gym):
+    step = _advance_flat(i, boards, actions, state, rules)
+    flat = boards[i].reshape(-1)
+    top = 0
+    for k in range(flat.shape[0]):
+        top = max(top, int(flat[k]))
+    _gym_outputs(i, gym, state, step, top)
+    legal_mask_flat(flat, boards.shape[1], gym[5][i])
+    gym[0][i] = boards[i]
+
+
+@njit(parallel=True, cache=True)
+def _gym_flat_par(boards, actions, state, rules, gym) -> int:
+    if _count_bad(actions):
+        return -1
+    for i in prange(boards.shape[0]):
+        _gym_flat_board(i, boards, actions, state, rules, gym)
+    return 0
+
+
+@njit(cache=True)
+def _gym_flat_serial(boards, actions, state, rules, gym) -> int:
+    if _count_bad(actions):
+        return -1
+    for i in range(boards.shape[0]):
+        _gym_flat_board(i, boards, actions, state, rules, gym)
+    return 0
+
+
+@njit(parallel=True, cache=True)
+def _reset_flat_masked(boards, mask, state, rules) -> None:
+    rng = state[0]
+    p_four, target_exp = rules[0], rules[1]
     size = boards.shape[1]
     for i in prange(boards.shape[0]):
         if mask[i]:
             flat = boards[i].reshape(-1)
             reset_flat(flat, rng, i, p_four)
-            scores[i] = 0
-            lengths[i] = 0
-            status[i] = status_flat(flat, size, target_exp)
-            pending[i] = False
+            _restart(i, state, status_flat(flat, size, target_exp))
 
 
 @njit(parallel=True, cache=True)
-def _reset_bits_masked(bits, rng, mask, p_four, target_exp, scores, lengths, status, pending,
-                       row_max):
+def _reset_bits_masked(bits, mask, state, rules) -> None:
+    rng = state[0]
+    p_four, target_exp = rules[0], rules[1]
     for i in prange(bits.shape[0]):
         if mask[i]:
             x = bb.spawn_bits(bb.spawn_bits(np.uint64(0), rng, i, p_four), rng, i, p_four)
             bits[i] = x
-            scores[i] = 0
-            lengths[i] = 0
-            status[i] = bb.status_bits(x, row_max, target_exp)
-            pending[i] = False
-
-
-@njit(parallel=True, cache=True)
-def _step_flat_masked(boards, rng, actions, p_four, target_exp, max_steps, autoreset,
-                      scores, lengths, status, pending, gains, changed, was_reset,
-                      terminated, truncated, masks, want_masks):
-    size = boards.shape[1]
-    for i in prange(boards.shape[0]):
-        flat = boards[i].reshape(-1)
-        gains[i] = 0
-        changed[i] = False
-        terminated[i] = False
-        truncated[i] = False
-        was_reset[i] = False
-        if pending[i] and autoreset:
-            reset_flat(flat, rng, i, p_four)
-            scores[i] = 0
-            lengths[i] = 0
-            status[i] = status_flat(flat, size, target_exp)
-            pending[i] = False
-            was_reset[i] = True
-        elif status[i] == ONGOING and not pending[i]:
-            g, c, s = step_flat(flat, size, rng, i, actions[i], p_four, target_exp)
-            gains[i] = g
-            changed[i] = c
-            status[i] = s
-            scores[i] += g
-            lengths[i] += 1
-            terminated[i] = s != ONGOING
-            truncated[i] = s == ONGOING and max_steps > 0 and lengths[i] >= max_steps
-            pending[i] = terminated[i] or truncated[i]
-        if want_masks:
-            legal_mask_flat(flat, size, masks[i])
-
-
-@njit(parallel=True, cache=True)
-def _step_bits_masked(bits, rng, actions, p_four, target_exp, max_steps, autoreset,
-                      scores, lengths, status, pending, gains, changed, was_reset,
-                      terminated, truncated, masks, want_masks, boards, want_boards,
-                      moved, gain_tab, row_max):
-    for i in prange(bits.shape[0]):
-        x = bits[i]
-        gains[i] = 0
-        changed[i] = False
-        terminated[i] = False
-        truncated[i] = False
-        was_reset[i] = False
-        if pending[i] and autoreset:
-            x = bb.spawn_bits(bb.spawn_bits(np.uint64(0), rng, i, p_four), rng, i, p_four)
-            scores[i] = 0
-            lengths[i] = 0
-            status[i] = bb.status_bits(x, row_max, target_exp)
-            pending[i] = False
-            was_reset[i] = True
-        elif status[i] == ONGOING and not pending[i]:
-            y, g = bb.move_bits(x, actions[i], moved, gain_tab)
-            c = y != x
-            if c:
-                y = bb.spawn_bits(y, rng, i, p_four)
-            s = bb.status_bits(y, row_max, target_exp)
-            x = y
-            gains[i] = g
-            changed[i] = c
-            status[i] = s
-            scores[i] += g
-            lengths[i] += 1
-            terminated[i] = s != ONGOING
-            truncated[i] = s == ONGOING and max_steps > 0 and lengths[i] >= max_steps
-            pending[i] = terminated[i] or truncated[i]
-        bits[i] = x
-        if want_masks:
-            bb.legal_mask_bits(x, moved, masks[i])
-        if want_boards:
-            bb.unpack_into(x, boards[i])
+            _restart(i, state, bb.status_bits(x, target_exp))
 
 
 @njit(parallel=True, cache=True)
 def _unpack_all(bits: np.ndarray, boards: np.ndarray) -> None:
+    words = boards.reshape(-1).view(np.uint64)
     for i in prange(bits.shape[0]):
-        bb.unpack_into(bits[i], boards[i])
+        bb.unpack_words(bits[i], words, 2 * i)
 
 
 @njit(parallel=True, cache=True)
@@ -277,17 +430,24 @@ class StepResult:
         self.truncated = np.zeros(batch, dtype=np.bool_)
         self.was_reset = np.zeros(batch, dtype=np.bool_)
 
+    def arrays(self) -> tuple:
+        return self.gains, self.changed, self.was_reset, self.terminated, self.truncated
+
 
 class BatchedBoards:
-    """B independent games with scores, lengths and statuses, stepped in one parallel call.
+    """B independent games with scores, lengths and statuses, stepped in one kernel call.
 
     ``step(actions)`` moves every ongoing board; a board that ends (success, failure or
     ``max_steps`` truncation) is flagged ``pending``. With ``autoreset=True`` a pending board
     is reset by the *next* ``step`` instead of moved (Gymnasium 1.x NEXT_STEP semantics),
     continuing its own RNG stream; otherwise ended boards are left as they are.
     On 4x4 with target <= 2**15 the state lives in 64-bit bitboards (``fast_path``);
-    ``boards`` always returns the (B, N, N) uint8 exponents.
+    ``boards`` always returns the (B, N, N) uint8 exponents. Batches smaller than
+    ``parallel_min_batch`` step on one thread: starting the thread pool costs more than it saves
+    there (much more on a loaded machine).
     """
+
+    parallel_min_batch = 4096
 
     def __init__(
         self,
@@ -319,6 +479,11 @@ class BatchedBoards:
         self.pending = np.zeros(batch, dtype=np.bool_)
         self.masks = np.zeros((batch, 4), dtype=np.bool_)
         self._result = StepResult(batch)
+        self._scratch = StepResult(batch)
+        self._no_words = np.zeros(0, dtype=np.uint64)
+        self._state = (self.rng, self.scores, self.lengths, self.status, self.pending)
+        self._rules = (self.config.p_four, self.config.target_exp, self.max_steps,
+                       self.autoreset)
         self.reset()
 
     @property
@@ -343,30 +508,58 @@ class BatchedBoards:
             if states.shape[0] != int(mask.sum()):
                 raise ValueError(f"got {states.shape[0]} seeds for {int(mask.sum())} boards")
             self.rng[mask] = states
-        args = (self.rng, mask, self.config.p_four, self.config.target_exp,
-                self.scores, self.lengths, self.status, self.pending)
         if self.uses_bitboard:
-            _reset_bits_masked(self._bits, *args, _TABLES.row_max)
+            _reset_bits_masked(self._bits, mask, self._state, self._rules)
             self._boards_stale = True
         else:
-            _reset_flat_masked(self._boards, *args)
+            _reset_flat_masked(self._boards, mask, self._state, self._rules)
+
+    def _parallel(self) -> bool:
+        return self.num_boards >= self.parallel_min_batch
 
     def step(self, actions: object, want_masks: bool = True, want_boards: bool = True
              ) -> StepResult:
-        """Step every board once; see the class docstring. Results are reused between calls."""
+        """Step every board once; see the class docstring. Results are reused between calls.
+
+        ``want_masks`` refreshes ``masks``; ``want_boards=False`` lets the bitboard path skip
+        writing the uint8 boards until ``boards`` is read.
+        """
         acts = _action_array(actions, self.num_boards)
         res = self._result
-        common = (acts, self.config.p_four, self.config.target_exp, self.max_steps,
-                  self.autoreset, self.scores, self.lengths, self.status, self.pending,
-                  res.gains, res.changed, res.was_reset, res.terminated, res.truncated,
-                  self.masks, want_masks)
         if self.uses_bitboard:
-            _step_bits_masked(self._bits, self.rng, *common, self._boards, want_boards,
-                              _TABLES.moved, _TABLES.gain, _TABLES.row_max)
+            kernel = _step_bits_par if self._parallel() else _step_bits_serial
+            words = self._boards.reshape(-1).view(np.uint64) if want_boards else self._no_words
+            bad = kernel(self._bits, acts, self._state, self._rules, res.arrays(), self.masks,
+                         want_masks, words, _TABLES.moves)
             self._boards_stale = not want_boards
         else:
-            _step_flat_masked(self._boards, self.rng, *common)
+            kernel = _step_flat_par if self._parallel() else _step_flat_serial
+            bad = kernel(self._boards, acts, self._state, self._rules, res.arrays(), self.masks,
+                         want_masks)
+        if bad:
+            raise ValueError(_BAD_ACTIONS)
         return res
+
+    def step_gym(self, actions: object) -> tuple:
+        """Step for Gymnasium, every array fresh: (obs, gains as float64, terminated,
+        truncated, changed, action_mask int8 (B, 4), score, max_tile, status, moves)."""
+        acts = _action_array(actions, self.num_boards)
+        batch, n = self.num_boards, self.config.size
+        gym = (np.empty((batch, n, n), np.uint8), np.empty(batch, np.float64),
+               np.empty(batch, np.bool_), np.empty(batch, np.bool_), np.empty(batch, np.bool_),
+               np.empty((batch, 4), np.int8), np.empty(batch, np.int64),
+               np.empty(batch, np.int64), np.empty(batch, np.int8), np.empty(batch, np.int64))
+        if self.uses_bitboard:
+            kernel = _gym_bits_par if self._parallel() else _gym_bits_serial
+            bad = kernel(self._bits, acts, self._state, self._rules, gym, _TABLES.moves,
+                         _TABLES.row_max)
+            self._boards_stale = True
+        else:
+            kernel = _gym_flat_par if self._parallel() else _gym_flat_serial
+            bad = kernel(self._boards, acts, self._state, self._rules, gym)
+        if bad:
+            raise ValueError(_BAD_ACTIONS)
+        return gym
 
     def legal_masks(self) -> np.ndarray:
         """(B, 4) bool: which actions change each board (0=W 1=A 2=S 3=D)."""

@@ -4,10 +4,16 @@ Nibble ``4*(4*r + c)`` holds the exponent at row r, column c, so row r is bits 1
 and row-major order is nibble order. Valid while every exponent fits a nibble, i.e. for
 targets up to 2**15 (the game stops once the target exists). Gives exactly the games of the
 generic kernels in :mod:`envs.game2048.kernels`: same move results, same RNG draw order.
+
+One table entry per (direction, row) packs the moved row (low 16 bits) and the row's merge
+gain divided by 4 (high 16 bits; every merge gain is a multiple of 4), so a move is four
+loads. Up and down moves go through a nibble transpose. Emptiness, success, failure and
+the legal-move mask are bit tricks on the whole board, with no table and no loop.
 """
 
 from __future__ import annotations
 
+import sys
 from typing import NamedTuple
 
 import numpy as np
@@ -17,78 +23,88 @@ from .kernels import FAILED, ONGOING, SUCCESS
 from .rng import next_below, next_unit
 
 MAX_BITBOARD_TARGET_EXP = 15
+_LITTLE_ENDIAN = sys.byteorder == "little"
 
 _NIB = np.uint64(0xF)
 _ROW = np.uint64(0xFFFF)
 _U4, _U12, _U16, _U24, _U32, _U48 = (np.uint64(s) for s in (4, 12, 16, 24, 32, 48))
-_U1, _U2, _U60 = np.uint64(1), np.uint64(2), np.uint64(60)
+_U0, _U1, _U2, _U8, _U60 = (np.uint64(s) for s in (0, 1, 2, 8, 60))
 _LOW = np.uint64(0x1111111111111111)
 _ROW_PAIRS = np.uint64(0x0111011101110111)  # nibbles with a right-hand neighbour
 _COL_PAIRS = np.uint64(0x0000111111111111)  # nibbles with a neighbour below
+_BYTE_LOW_NIBS = np.uint64(0x0F0F0F0F0F0F0F0F)
+_BYTE_ONES = np.uint64(0x0101010101010101)
+_BYTE_BIT4 = np.uint64(0x1010101010101010)
 _T1 = np.uint64(0xF0F00F0FF0F00F0F)
 _T2 = np.uint64(0x0000F0F00000F0F0)
 _T3 = np.uint64(0x0F0F00000F0F0000)
 _T4 = np.uint64(0xFF00FF0000FF00FF)
 _T5 = np.uint64(0x00FF00FF00000000)
 _T6 = np.uint64(0x00000000FF00FF00)
+_S1 = np.uint64(0x0000FFFF0000FFFF)
+_S2 = np.uint64(0x00FF00FF00FF00FF)
+_LOW32 = np.uint64(0xFFFFFFFF)
 
 
 class RowTables(NamedTuple):
-    """Per-row results: ``moved[d, row]`` and ``gain[d, row]`` for d = 0 left, 1 right."""
+    """Per-row results: ``moves[d, row]`` = moved row | (gain // 4) << 16, d = 0 left, 1 right."""
 
-    moved: np.ndarray  # (2, 65536) uint16
-    gain: np.ndarray  # (2, 65536) int64
+    moves: np.ndarray  # (2, 65536) uint32
     row_max: np.ndarray  # (65536,) uint8: largest exponent in the row
 
 
 @njit(cache=True)
-def _build_tables(moved: np.ndarray, gain: np.ndarray, row_max: np.ndarray) -> None:
+def _slide_row(cells: np.ndarray) -> tuple[int, int]:
+    """Slide 4 exponents toward index 0: (packed nibbles, gain)."""
+    out = np.zeros(4, dtype=np.int64)
+    n_out = 0
+    pending = 0
+    gain = 0
+    for k in range(4):
+        v = cells[k]
+        if v == 0:
+            continue
+        if pending == 0:
+            pending = v
+        elif pending == v:
+            out[n_out] = min(v + 1, 15)  # saturate: unreachable below the target
+            gain += 1 << (v + 1)
+            n_out += 1
+            pending = 0
+        else:
+            out[n_out] = pending
+            n_out += 1
+            pending = v
+    if pending != 0:
+        out[n_out] = pending
+    packed = 0
+    for c in range(4):
+        packed |= out[c] << (4 * c)
+    return packed, gain
+
+
+@njit(cache=True)
+def _build_tables(moves: np.ndarray, row_max: np.ndarray) -> None:
     cells = np.zeros(4, dtype=np.int64)
     for row in range(65536):
-        top = 0
         for c in range(4):
             cells[c] = (row >> (4 * c)) & 0xF
-            top = max(top, cells[c])
-        row_max[row] = top
-        for d in range(2):
-            line = cells.copy() if d == 0 else cells[::-1].copy()
-            out = np.zeros(4, dtype=np.int64)
-            n_out = 0
-            pending = 0
-            g = 0
-            for k in range(4):
-                v = line[k]
-                if v == 0:
-                    continue
-                if pending == 0:
-                    pending = v
-                elif pending == v:
-                    out[n_out] = min(v + 1, 15)  # saturate: unreachable below the target
-                    g += 1 << (v + 1)
-                    n_out += 1
-                    pending = 0
-                else:
-                    out[n_out] = pending
-                    n_out += 1
-                    pending = v
-            if pending != 0:
-                out[n_out] = pending
-            if d == 1:
-                out = out[::-1].copy()
-            packed = 0
-            for c in range(4):
-                packed |= out[c] << (4 * c)
-            moved[d, row] = packed
-            gain[d, row] = g
+        row_max[row] = cells.max()
+        left, gain = _slide_row(cells)
+        moves[0, row] = left | ((gain >> 2) << 16)
+        right_reversed, gain = _slide_row(cells[::-1].copy())
+        right = 0
+        for c in range(4):
+            right |= ((right_reversed >> (4 * c)) & 0xF) << (4 * (3 - c))
+        moves[1, row] = right | ((gain >> 2) << 16)
 
 
 def build_row_tables() -> RowTables:
     """Compute the lookup tables (a few ms once compiled)."""
-    moved = np.zeros((2, 65536), dtype=np.uint16)
-    gain = np.zeros((2, 65536), dtype=np.int64)
+    moves = np.zeros((2, 65536), dtype=np.uint32)
     row_max = np.zeros(65536, dtype=np.uint8)
-    _build_tables(moved, gain, row_max)
-    return RowTables(moved, gain, row_max)
+    _build_tables(moves, row_max)
+    return RowTables(moves, row_max)
 
 
 @njit(cache=True, inline="always")
@@ -99,25 +115,24 @@ def transpose(x: np.uint64) -> np.uint64:
 
 
 @njit(cache=True, inline="always")
-def _rows_move(x: np.uint64, moved: np.ndarray, gain: np.ndarray, d: int) -> tuple:
-    out = np.uint64(0)
-    g = 0
-    for r in range(4):
-        shift = np.uint64(16 * r)
-        row = (x >> shift) & _ROW
-        out |= np.uint64(moved[d, row]) << shift
-        g += gain[d, row]
-    return out, g
+def _rows_move(x: np.uint64, moves: np.ndarray, d: int) -> tuple:
+    e0 = np.uint64(moves[d, x & _ROW])
+    e1 = np.uint64(moves[d, (x >> _U16) & _ROW])
+    e2 = np.uint64(moves[d, (x >> _U32) & _ROW])
+    e3 = np.uint64(moves[d, x >> _U48])
+    out = (e0 & _ROW) | ((e1 & _ROW) << _U16) | ((e2 & _ROW) << _U32) | ((e3 & _ROW) << _U48)
+    gain = ((e0 >> _U16) + (e1 >> _U16) + (e2 >> _U16) + (e3 >> _U16)) << _U2
+    return out, np.int64(gain)
 
 
-@njit(cache=True)
-def move_bits(x: np.uint64, action: int, moved: np.ndarray, gain: np.ndarray) -> tuple:
+@njit(cache=True, inline="always")
+def move_bits(x: np.uint64, action: int, moves: np.ndarray) -> tuple:
     """Slide and merge a bitboard: (new_bits, gain). Action map 0=W 1=A 2=S 3=D."""
     if action == 1:
-        return _rows_move(x, moved, gain, 0)
+        return _rows_move(x, moves, 0)
     if action == 3:
-        return _rows_move(x, moved, gain, 1)
-    t, g = _rows_move(transpose(x), moved, gain, 0 if action == 0 else 1)
+        return _rows_move(x, moves, 1)
+    t, g = _rows_move(transpose(x), moves, 0 if action == 0 else 1)
     return transpose(t), g
 
 
@@ -131,33 +146,42 @@ def _zero_nibbles(x: np.uint64, low_bits: np.uint64) -> np.uint64:
 
 @njit(cache=True, inline="always")
 def empty_count(x: np.uint64) -> int:
-    if x == 0:
+    if x == _U0:
         return 16
     return int((_zero_nibbles(x, _LOW) * _LOW) >> _U60)  # nibble-wise popcount, < 16 here
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def spawn_bits(x: np.uint64, rng: np.ndarray, i: int, p_four: float) -> np.uint64:
     """Spawn on a uniformly chosen empty nibble; same draw order as ``kernels.spawn_flat``."""
     empty = empty_count(x)
     if empty == 0:
         return x
     pick = next_below(rng, i, empty)
-    value = np.uint64(2) if next_unit(rng, i) < p_four else np.uint64(1)
+    value = np.uint64(2) if next_unit(rng, i) < p_four else _U1
     free = _zero_nibbles(x, _LOW)
     for _ in range(pick):
         free &= free - _U1  # drop the lowest empty nibble
     return x | (value * (free & (~free + _U1)))
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
+def has_tile_at_least(x: np.uint64, exp: int) -> bool:
+    """Some nibble >= exp (1..15): nibble + 16 - exp carries into bit 4 of its byte lane."""
+    add = np.uint64(16 - exp) * _BYTE_ONES
+    even = (x & _BYTE_LOW_NIBS) + add
+    odd = ((x >> _U4) & _BYTE_LOW_NIBS) + add
+    return ((even | odd) & _BYTE_BIT4) != _U0
+
+
+@njit(cache=True, inline="always")
 def can_move_bits(x: np.uint64) -> bool:
     """An empty nibble or two equal neighbours in a row or a column."""
-    if _zero_nibbles(x, _LOW) != 0:
+    if _zero_nibbles(x, _LOW) != _U0:
         return True
-    if _zero_nibbles(x ^ (x >> _U4), _ROW_PAIRS) != 0:
+    if _zero_nibbles(x ^ (x >> _U4), _ROW_PAIRS) != _U0:
         return True
-    return _zero_nibbles(x ^ (x >> _U16), _COL_PAIRS) != 0
+    return _zero_nibbles(x ^ (x >> _U16), _COL_PAIRS) != _U0
 
 
 @njit(cache=True)
@@ -168,27 +192,64 @@ def max_exp_bits(x: np.uint64, row_max: np.ndarray) -> int:
     return top
 
 
-@njit(cache=True)
-def status_bits(x: np.uint64, row_max: np.ndarray, target_exp: int) -> int:
-    if max_exp_bits(x, row_max) >= target_exp:
+@njit(cache=True, inline="always")
+def status_bits(x: np.uint64, target_exp: int) -> int:
+    if has_tile_at_least(x, target_exp):
         return SUCCESS
     return ONGOING if can_move_bits(x) else FAILED
 
 
-@njit(cache=True)
-def legal_mask_bits(x: np.uint64, moved: np.ndarray, mask: np.ndarray) -> None:
+@njit(cache=True, inline="always")
+def legal_bits(x: np.uint64) -> int:
+    """Bit a set iff action a (0=W 1=A 2=S 3=D) changes the board.
+
+    A line moves toward a side iff it has an empty cell with a tile behind it (an adjacent
+    empty/tile pair suffices) or two equal adjacent tiles.
+    """
+    empty = _zero_nibbles(x, _LOW)
+    tile = ~empty & _LOW
+    same_h = _zero_nibbles(x ^ (x >> _U4), _ROW_PAIRS) & tile
+    same_v = _zero_nibbles(x ^ (x >> _U16), _COL_PAIRS) & tile
+    left = (empty & (tile >> _U4) & _ROW_PAIRS) | same_h
+    right = (tile & (empty >> _U4) & _ROW_PAIRS) | same_h
+    up = (empty & (tile >> _U16) & _COL_PAIRS) | same_v
+    down = (tile & (empty >> _U16) & _COL_PAIRS) | same_v
+    return (int(up != _U0) | (int(left != _U0) << 1) | (int(down != _U0) << 2)
+            | (int(right != _U0) << 3))
+
+
+@njit(cache=True, inline="always")
+def legal_mask_bits(x: np.uint64, mask: np.ndarray) -> None:
     """mask[a] = True iff action a changes the board."""
-    t = transpose(x)
+    bits = legal_bits(x)
     for a in range(4):
-        src = x if (a == 1 or a == 3) else t
-        d = 0 if (a == 0 or a == 1) else 1
-        legal = False
-        for r in range(4):
-            row = (src >> np.uint64(16 * r)) & _ROW
-            if moved[d, row] != row:
-                legal = True
-                break
-        mask[a] = legal
+        mask[a] = ((bits >> a) & 1) != 0
+
+
+@njit(cache=True, inline="always")
+def _spread_nibbles(x: np.uint64) -> np.uint64:
+    """The 8 nibbles of the low 32 bits of x, one per byte (little-endian order kept)."""
+    x &= _LOW32
+    x = (x | (x << _U16)) & _S1
+    x = (x | (x << _U8)) & _S2
+    return (x | (x << _U4)) & _BYTE_LOW_NIBS
+
+
+@njit(cache=True, inline="always")
+def _native_order(x: np.uint64) -> np.uint64:
+    """Byte-swap on big-endian machines so that byte k of the word lands at address k."""
+    if _LITTLE_ENDIAN:
+        return x
+    x = ((x & _S2) << _U8) | ((x >> _U8) & _S2)
+    x = ((x & _S1) << _U16) | ((x >> _U16) & _S1)
+    return (x << _U32) | (x >> _U32)
+
+
+@njit(cache=True, inline="always")
+def unpack_words(x: np.uint64, words: np.ndarray, at: int) -> None:
+    """Bitboard -> the 16 exponent bytes of one board, as 2 uint64 at ``words[at:at + 2]``."""
+    words[at] = _native_order(_spread_nibbles(x))
+    words[at + 1] = _native_order(_spread_nibbles(x >> _U32))
 
 
 @njit(cache=True)

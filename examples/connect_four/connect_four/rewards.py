@@ -6,6 +6,7 @@ column listing the games a completion is played on.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 
 from rewards.common import completion_text
@@ -48,23 +49,34 @@ class StrategyWins:
 
     +1 when every game runs to the end, plus ``win_weight`` x the fraction won; -1 when a game
     times out; -3 for any other failure (crash, illegal column); 0 without a runnable function.
-    Owns a sandbox pool, created on first use; call :meth:`close` when done.
+    Owns a sandbox pool, created on first use; call :meth:`close` when done. ``outcome_counts``
+    (game statuses and sandbox outcomes so far) feeds the trainer's step log.
     """
 
     __name__ = "strategy_wins"  # TRL logs reward functions by name
 
     def __init__(self, win_weight: float = 10.0, workers: int = 2) -> None:
+        if not isinstance(win_weight, (int, float)) or win_weight <= 0:
+            raise ValueError(f"win_weight must be a positive number, got {win_weight!r}")
+        if not isinstance(workers, int) or workers < 1:
+            raise ValueError(f"workers must be a positive int, got {workers!r}")
         self.win_weight = win_weight
         self.workers = workers
         self._pool: SandboxPool | None = None
+        self.outcome_counts: Counter[str] = Counter()
 
-    def __call__(self, completions: Sequence, seeds: Sequence[Sequence[int]], **_: object):
+    def __call__(
+        self, completions: Sequence, seeds: Sequence[Sequence[int]], **_: object
+    ) -> list[float]:
         codes = [self._runnable(extract_strategy(c)) for c in completions]
         games = play_games(self._get_pool(), codes, seeds)
+        self.outcome_counts.update(g.status for played in games for g in played)
         pairs = zip(codes, games, strict=True)
         return [0.0 if code is None else self._score(g) for code, g in pairs]
 
     def _score(self, games: list) -> float:
+        if not games:
+            return 0.0
         if any(g.status == Outcome.TIMEOUT.value for g in games):
             return -1.0
         if not all(g.finished for g in games):
