@@ -1,9 +1,9 @@
 """``python -m envs list`` and ``python -m envs check NAME``: the registry from the command line.
 
 ``list`` prints every registered task (built-in or plug-in) with its env id, modality and reward
-presets, then every plug-in that failed to load, by name with the reason. ``check`` runs
-:func:`envs.check.check_task` and exits 1 when any check fails. Both exit 1 on a broken plug-in
-only where it matters: ``list`` succeeds as long as the listing itself works.
+presets, then every plug-in that failed to load, by name with the reason; it exits 0 even
+then, since the other tasks still work. ``check`` runs :func:`envs.check.check_task` and exits 1
+when any check fails.
 """
 
 from __future__ import annotations
@@ -102,7 +102,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "list":
         print_listing(console, *list_tasks(registry))
         return 0
-    report = check_task(args.name, registry, n_prompts=args.prompts)
+    with console.status(f"checking {escape(args.name)} (env, prompts, rewards, sandbox)"):
+        report = check_task(args.name, registry, n_prompts=args.prompts)
     print_report(console, report)
     return 0 if report.ok else 1
 
@@ -113,8 +114,15 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("list", help="list registered tasks and plug-in load errors")
     check = commands.add_parser("check", help="check one task end to end")
     check.add_argument("name", help="task name, as shown by `list`")
-    check.add_argument("--prompts", type=int, default=3, help="dataset rows to build (default 3)")
+    check.add_argument("--prompts", type=_positive_int, default=3,
+                       help="dataset rows to build (default 3)")
     return parser
+
+
+def _positive_int(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return int(text)
 
 
 if __name__ == "__main__":

@@ -67,8 +67,9 @@ class SandboxPolicy:
 class Job:
     """Run ``code``'s entry point through ``runner`` ("module:function") with ``payload``.
 
-    ``rng_seed`` seeds Python's ``random`` inside the worker (None: fresh OS entropy), so a
-    strategy that uses ``random`` can be made reproducible without seeing the game's seed.
+    ``rng_seed`` seeds Python's ``random`` inside the worker (None: fresh OS entropy), through
+    a keyed hash (see ``SandboxPool``), so a strategy that uses ``random`` can be reproducible
+    while the code cannot work ``rng_seed`` back out, even when it equals the game's seed.
     """
 
     code: str | None

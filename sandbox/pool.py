@@ -9,6 +9,7 @@ stops answering.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import importlib.util
 import json
 import math
@@ -98,7 +99,16 @@ def _worker_environment(home: str) -> dict[str, str]:
     return env
 
 
-def _job_dict(job: Job) -> dict[str, Any]:
+def _python_random_seed(rng_seed: int | None, key: bytes) -> int | None:
+    """Keyed derivation, so the code cannot recover ``rng_seed`` (often a game seed) by
+    brute-forcing ``random.seed(s)`` against ``random.getstate()``."""
+    if rng_seed is None:
+        return None
+    digest = hmac.new(key, str(rng_seed).encode(), hashlib.sha256).digest()
+    return int.from_bytes(digest, "big")
+
+
+def _job_dict(job: Job, rng_key: bytes) -> dict[str, Any]:
     policy = job.policy
     request = {
         "code": job.code,
@@ -109,7 +119,7 @@ def _job_dict(job: Job) -> dict[str, Any]:
         "time_limit": policy.time_limit_s,
         "memory_mb": policy.memory_limit_mb,
         "max_output": policy.max_output_bytes,
-        "rng_seed": job.rng_seed,
+        "rng_seed": _python_random_seed(job.rng_seed, rng_key),
     }
     try:
         json.dumps(job.payload, allow_nan=False)
@@ -167,11 +177,13 @@ class SandboxPool:
     """A pool of pre-started sandbox workers. Use as a context manager or call ``close()``.
 
     ``preload`` lists runners ("module:function") each worker imports at start, so the first
-    call does not pay for the import.
+    call does not pay for the import. A job's ``rng_seed`` reaches Python's ``random`` only
+    through an HMAC under ``rng_key`` (default: a fresh random key per pool); pass a fixed
+    key, kept away from the model, to make random strategies reproducible across runs.
     """
 
     def __init__(self, workers: int = 2, preload: Sequence[str] = (),
-                 start_timeout_s: float = 60.0) -> None:  # fmt: skip
+                 start_timeout_s: float = 60.0, rng_key: bytes | None = None) -> None:  # fmt: skip
         if isinstance(workers, bool) or not isinstance(workers, int):
             raise TypeError(f"workers must be an int, got {type(workers).__name__}")
         if workers < 1:
@@ -180,6 +192,9 @@ class SandboxPool:
             raise TypeError("preload must be a sequence of 'module:function' strings")
         for spec in preload:
             parse_runner(spec)
+        if rng_key is not None and not isinstance(rng_key, bytes):
+            raise TypeError(f"rng_key must be bytes or None, got {type(rng_key).__name__}")
+        self._rng_key = rng_key or os.urandom(32)
         self._size = workers
         self._runners = list(dict.fromkeys(preload))
         self._known_runners: set[str] = set()
@@ -314,7 +329,7 @@ class SandboxPool:
             self._validate_runner(job.runner)
             verdicts.append(self.check(job.code, job.policy))
         runnable = [i for i, verdict in enumerate(verdicts) if verdict.ok]
-        batch = _Batch(jobs, {i: _job_dict(jobs[i]) for i in runnable})
+        batch = _Batch(jobs, {i: _job_dict(jobs[i], self._rng_key) for i in runnable})
         batch.queue.extend(_bundles(runnable, jobs, self._size))
         self._batch = batch
         try:

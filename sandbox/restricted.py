@@ -21,6 +21,7 @@ from RestrictedPython.Guards import (
     guarded_unpack_sequence,
 )
 
+from sandbox.desugar import desugar
 from sandbox.static_checks import FORBIDDEN_ATTRIBUTES
 
 # Pure builtins a strategy needs beyond RestrictedPython's safe set. RestrictedPython leaves
@@ -47,7 +48,9 @@ _INPLACE_OPERATORS: dict[str, Callable[[Any, Any], Any]] = {
 def compile_code(code: str) -> tuple[types.CodeType | None, str]:
     """Compile with RestrictedPython; returns (code object, "") or (None, error text)."""
     try:
-        result = compile_restricted_exec(code, filename="<strategy>")
+        result = compile_restricted_exec(desugar(code), filename="<strategy>")
+    except SyntaxError as exc:
+        return None, f"line {exc.lineno}: {exc.msg}"
     except (RecursionError, MemoryError, ValueError) as exc:
         return None, f"{type(exc).__name__}: {exc}"
     if result.errors or result.code is None:

@@ -14,6 +14,7 @@ import time
 from RestrictedPython import compile_restricted_exec
 from RestrictedPython.transformer import INSPECT_ATTRIBUTES
 
+from sandbox.desugar import desugar
 from sandbox.outcome import Outcome, SandboxResult
 from sandbox.policy import SandboxPolicy
 
@@ -104,8 +105,8 @@ def _parse(code: str, policy: SandboxPolicy) -> ast.Module:
 
 def _restricted_errors(code: str) -> list[str]:
     try:
-        result = compile_restricted_exec(code, filename="<strategy>")
-    except (RecursionError, MemoryError) as exc:  # nesting too deep for the transformer
+        result = compile_restricted_exec(desugar(code), filename="<strategy>")
+    except (RecursionError, MemoryError, SyntaxError) as exc:  # nesting too deep for the transformer
         return [f"{type(exc).__name__}: source too deeply nested"]
     return list(result.errors)
 

@@ -239,6 +239,18 @@ def test_rng_seed_makes_random_reproducible_and_default_is_fresh(pool):
     assert fresh[0] != fresh[1]
 
 
+def test_rng_key_makes_random_reproducible_across_pools():
+    code = "import random\ndef solve():\n    return random.random()\n"
+    job = Job(code, CALL, {}, SOLVE, rng_seed=5)
+    values = []
+    for key in (b"k1", b"k1", b"k2"):
+        with SandboxPool(workers=1, rng_key=key) as fresh:
+            values.append(fresh.run(job).value)
+    assert values[0] == values[1] != values[2]
+    with pytest.raises(TypeError, match="rng_key"):
+        SandboxPool(workers=1, rng_key="text")  # type: ignore[arg-type]
+
+
 def test_bad_task_inputs_raise_clear_errors(pool):
     with pytest.raises(ValueError, match="cannot be found"):
         pool.run(Job(NOOP, "no_such_module_xyz:run", {}, SOLVE))

@@ -216,6 +216,26 @@ def test_random_state_reveals_nothing_about_the_seed(pool):
     assert runs[0].value["actions"] != runs[1].value["actions"]
 
 
+LEARN_SEED = """
+import random
+def solve():
+    state = random.getstate()
+    for s in range(5000):
+        random.seed(s)
+        if random.getstate() == state:
+            return s
+    return -1
+"""
+
+
+def test_the_random_seed_cannot_be_brute_forced_back_to_the_job_seed(pool, host):
+    # agents pass the game seed as rng_seed; Python's random only sees an HMAC of it
+    policy = SandboxPolicy(entry_point="solve", time_limit_s=10.0)
+    results = pool.run_batch([Job(LEARN_SEED, CALL, {}, policy, rng_seed=s) for s in (0, 7, 123)])
+    assert [r.value for r in results] == [-1, -1, -1], results
+    host.assert_unharmed(pool)
+
+
 # fuzz through the pool ------------------------------------------------------------------------
 def test_fuzzed_completions_through_the_pool_never_break_the_caller(pool, host):
     rng = random.Random(99)

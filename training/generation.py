@@ -49,6 +49,7 @@ def generate(model: Any, tokenizer: Any, prompts: Sequence[Any], sampling: Sampl
     results: list[Generated] = []
     was_training = model.training
     model.eval()
+    merged = _merge_lora(model)
     try:
         for start in range(0, len(prompts), sampling.batch_size):
             batch = [prompt_text(tokenizer, p) for p in prompts[start:start + sampling.batch_size]]
@@ -63,8 +64,19 @@ def generate(model: Any, tokenizer: Any, prompts: Sequence[Any], sampling: Sampl
             if progress is not None:
                 progress(len(batch))
     finally:
+        if merged:
+            model.unmerge_adapter()
         model.train(was_training)
     return results
+
+
+def _merge_lora(model: Any) -> bool:
+    """Fold LoRA weights into the base layers for generation: the unmerged adapter adds two
+    small matmuls per adapted layer per token, a large share of a 135M model's decode time."""
+    if not hasattr(model, "merge_adapter") or not getattr(model, "peft_config", None):
+        return False
+    model.merge_adapter()
+    return True
 
 
 def _sampling_kwargs(sampling: Sampling, tok: Any) -> dict:

@@ -86,13 +86,14 @@ def train_dataset(rows: Sequence[dict], tokenizer: Any, max_prompt_length: int) 
 
 def build_trainer(model: Any, tokenizer: Any, reward_funcs: Sequence[Any], dataset: Any,
                   config: Any, callbacks: Sequence[Any] = ()) -> Any:
-    from transformers.trainer_callback import ProgressCallback
+    from transformers.trainer_callback import PrinterCallback, ProgressCallback
     from trl import GRPOTrainer
 
     trainer = GRPOTrainer(model=model, reward_funcs=list(reward_funcs), args=config,
                           train_dataset=dataset, processing_class=tokenizer,
                           callbacks=list(callbacks))
-    trainer.remove_callback(ProgressCallback)  # our rich bar replaces tqdm
+    trainer.remove_callback(ProgressCallback)  # our rich bar replaces tqdm and raw log dicts
+    trainer.remove_callback(PrinterCallback)
     return trainer
 
 

@@ -53,6 +53,7 @@ def prime_format(model: Any, tokenizer: Any, demonstrations: Sequence[dict],
                  settings: PrimingSettings, output_dir: Path, callbacks: Sequence[Any] = ()) -> dict:
     """Train the attached LoRA adapter on the demonstrations; returns TRL's final metrics."""
     from datasets import Dataset
+    from transformers.trainer_callback import PrinterCallback
     from trl import SFTConfig, SFTTrainer
 
     if not demonstrations:
@@ -61,7 +62,7 @@ def prime_format(model: Any, tokenizer: Any, demonstrations: Sequence[dict],
     config = SFTConfig(
         output_dir=str(output_dir), max_steps=settings.steps,
         per_device_train_batch_size=settings.batch_size, gradient_accumulation_steps=1,
-        learning_rate=settings.learning_rate, lr_scheduler_type="linear", warmup_steps=2,
+        learning_rate=settings.learning_rate, lr_scheduler_type="linear", warmup_steps=0.1,
         weight_decay=0.001, logging_steps=1, save_strategy="no", report_to="none",
         max_length=settings.max_length, seed=settings.seed, use_cpu=settings.use_cpu,
         bf16=settings.bf16, disable_tqdm=True, completion_only_loss=True,
@@ -70,6 +71,7 @@ def prime_format(model: Any, tokenizer: Any, demonstrations: Sequence[dict],
     trainer = SFTTrainer(model=model, args=config, processing_class=tokenizer,
                          train_dataset=Dataset.from_list(as_sft_rows(demonstrations)),
                          callbacks=list(callbacks))
+    trainer.remove_callback(PrinterCallback)  # the rich bar shows progress; no raw log dicts
     result = trainer.train()
     model.eval()
     return dict(result.metrics)

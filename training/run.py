@@ -85,6 +85,7 @@ class Run:
     @classmethod
     def prepare(cls, cfg: DictConfig, console: Any) -> Run:
         start = time.perf_counter()
+        quiet_libraries()
         spec = _model_spec(cfg)
         device = pick_device(str(cfg.run.device))
         backend, use_vllm, why = choose_backend(str(cfg.trainer.backend), device,
@@ -296,6 +297,20 @@ class Run:
         resolved.trainer.max_completion_length = self.preflight.max_completion_length
         resolved.trainer.max_prompt_length = self.preflight.max_prompt_length
         return resolved
+
+
+def quiet_libraries() -> None:
+    """Our rich output is the run's voice: no tqdm bars or deprecation chatter from libraries."""
+    import warnings
+
+    import datasets
+    import transformers
+
+    datasets.disable_progress_bars()
+    transformers.logging.set_verbosity_error()
+    transformers.logging.disable_progress_bar()
+    warnings.filterwarnings("ignore", category=FutureWarning)
+    warnings.filterwarnings("ignore", category=UserWarning, module="torch")
 
 
 def _model_spec(cfg: DictConfig) -> ModelSpec:

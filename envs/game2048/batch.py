@@ -15,6 +15,7 @@ and reports bad ones as a count, turned into a ValueError here.
 
 from __future__ import annotations
 
+import numba
 import numpy as np
 from numba import njit, prange
 
@@ -175,233 +176,288 @@ def move_batch(
 
 # ---------------------------------------------------------------- bookkeeping batch
 #
-# ``state`` below is the tuple (rng, scores, lengths, status, pending) of BatchedBoards and
-# ``rules`` the tuple (p_four, target_exp, max_steps, autoreset).  A board step returns
-# (gain, changed, was_reset, terminated, truncated) and updates the state in place.
+# Per-board state and outputs live in few 2-D arrays (rows are the public 1-D views): a
+# kernel that juggles a dozen base pointers spills registers and runs ~50% slower.
+#   counters (2, B) int64: scores, lengths     |  flags8 (2, B) int8: status, pending
+#   gains (B,) int64                           |  outs (4, B) bool: changed, was_reset,
+#                                              |      terminated, truncated
+# ``rules`` is the tuple (p_four, target_exp, max_steps, autoreset).
+
+_IDLE, _RESTARTED, _MOVED = 0, 1, 2
+CHANGED, WAS_RESET, TERMINATED, TRUNCATED = 0, 1, 2, 3
+CHUNK = 1024  # boards per task of the parallel kernels
 
 
 @njit(cache=True, inline="always")
-def _finish(i, state, rules, gain, changed, new_status):
-    _, scores, lengths, status, pending = state
-    max_steps = rules[2]
-    status[i] = new_status
-    scores[i] += gain
-    lengths[i] += 1
-    terminated = new_status != ONGOING
-    truncated = not terminated and max_steps > 0 and lengths[i] >= max_steps
-    pending[i] = terminated or truncated
-    return gain, changed, False, terminated, truncated
-
-
-@njit(cache=True, inline="always")
-def _restart(i, state, new_status):
-    _, scores, lengths, status, pending = state
-    scores[i] = 0
-    lengths[i] = 0
-    status[i] = new_status
-    pending[i] = False
-    return 0, False, True, False, False
-
-
-@njit(cache=True, inline="always")
-def _advance_bits(i, bits, actions, state, rules, moves):
-    """One board of the bitboard batch; the new bits are stored in ``bits[i]``."""
-    rng, _, _, status, pending = state
+def _advance_bits(x, action, pending, status, rng, i, rules, moves):
+    """One bitboard: (new bits, gain, changed, what happened, new status)."""
     p_four, target_exp, _, autoreset = rules
-    x = bits[i]
-    if pending[i]:
+    if pending:
         if not autoreset:
-            return 0, False, False, False, False
+            return x, 0, False, _IDLE, status
         x = bb.spawn_bits(bb.spawn_bits(np.uint64(0), rng, i, p_four), rng, i, p_four)
-        bits[i] = x
-        return _restart(i, state, bb.status_bits(x, target_exp))
-    if status[i] != ONGOING:
-        return 0, False, False, False, False
-    y, gain = bb.move_bits(x, actions[i], moves)
+        return x, 0, False, _RESTARTED, bb.status_bits(x, target_exp)
+    if status != ONGOING:
+        return x, 0, False, _IDLE, status
+    y, gain = bb.move_bits(x, action, moves)
     if y == x:  # nothing moved: no spawn, and the (ongoing) status stays as it is
-        return _finish(i, state, rules, gain, False, ONGOING)
+        return x, gain, False, _MOVED, ONGOING
     y = bb.spawn_bits(y, rng, i, p_four)
-    bits[i] = y
-    return _finish(i, state, rules, gain, True, bb.status_bits(y, target_exp))
+    return y, gain, True, _MOVED, bb.status_bits(y, target_exp)
 
 
 @njit(cache=True, inline="always")
-def _advance_flat(i, boards, actions, state, rules):
-    """One board of the generic batch: (gain, changed, was_reset, terminated, truncated)."""
-    rng, _, _, status, pending = state
+def _advance_flat(flat, size, action, pending, status, rng, i, rules):
+    """One generic board, moved in place: (gain, changed, what happened, new status)."""
     p_four, target_exp, _, autoreset = rules
-    flat = boards[i].reshape(-1)
-    size = boards.shape[1]
-    if pending[i]:
+    if pending:
         if not autoreset:
-            return 0, False, False, False, False
+            return 0, False, _IDLE, status
         reset_flat(flat, rng, i, p_four)
-        return _restart(i, state, status_flat(flat, size, target_exp))
-    if status[i] != ONGOING:
-        return 0, False, False, False, False
-    gain, changed, new_status, _ = step_flat_top(
-        flat, size, rng, i, actions[i], p_four, target_exp)
-    return _finish(i, state, rules, gain, changed, new_status)
+        return 0, False, _RESTARTED, status_flat(flat, size, target_exp)
+    if status != ONGOING:
+        return 0, False, _IDLE, status
+    gain, changed, new_status, _ = step_flat_top(flat, size, rng, i, action, p_four, target_exp)
+    return gain, changed, _MOVED, new_status
 
 
 @njit(cache=True, inline="always")
-def _store_result(i, out, step):
-    gains, changed, was_reset, terminated, truncated = out
-    gains[i], changed[i], was_reset[i], terminated[i], truncated[i] = step
+def _book(i, what, gain, moved, new_status, max_steps, counters, flags8, outs):
+    """Record one board's step in the state and the flag outputs."""
+    ended = False
+    cut = False
+    if what == _RESTARTED:
+        counters[0, i] = 0
+        counters[1, i] = 0
+    elif what == _MOVED:
+        counters[0, i] += gain
+        counters[1, i] += 1
+        ended = new_status != ONGOING
+        cut = (not ended) & (max_steps > 0) & (counters[1, i] >= max_steps)  # no branches
+    flags8[0, i] = new_status
+    if what != _IDLE:
+        flags8[1, i] = ended | cut
+    outs[CHANGED, i] = moved
+    outs[WAS_RESET, i] = what == _RESTARTED
+    outs[TERMINATED, i] = ended
+    outs[TRUNCATED, i] = cut
+
+
+# Each kernel below runs the boards lo..hi in one non-inlined function (the per-board code
+# is inlined into it). The parallel drivers hand out chunks of CHUNK boards one at a time
+# to whichever thread is free, so a descheduled thread on a busy machine does not hold the
+# other up. (Inlining board code straight into a prange loop makes numba drop writes to
+# arrays taken out of tuples; a call per board costs more than the board.)
+
+
+@njit(cache=True)
+def _bits_range(lo, hi, bits, actions, rng, counters, flags8, rules, gains, outs, masks,
+                want_masks, words, moves):
+    max_steps = rules[2]
+    for i in range(lo, hi):
+        x, gain, moved, what, new_status = _advance_bits(
+            bits[i], actions[i], flags8[1, i], flags8[0, i], rng, i, rules, moves)
+        bits[i] = x
+        gains[i] = gain
+        _book(i, what, gain, moved, new_status, max_steps, counters, flags8, outs)
+        if want_masks:
+            bb.legal_mask_bits(x, masks[i])
+        if words.shape[0]:
+            bb.unpack_words(x, words, 2 * i)
+
+
+@njit(parallel=True, cache=True)
+def _step_bits_par(bits, actions, rng, counters, flags8, rules, gains, outs, masks,
+                   want_masks, words, moves) -> int:
+    if _count_bad(actions):
+        return -1
+    n = bits.shape[0]
+    for c in prange((n + CHUNK - 1) // CHUNK):
+        _bits_range(c * CHUNK, min(n, c * CHUNK + CHUNK), bits, actions, rng, counters, flags8,
+                    rules, gains, outs, masks, want_masks, words, moves)
+    return 0
+
+
+@njit(cache=True)
+def _step_bits_serial(bits, actions, rng, counters, flags8, rules, gains, outs, masks,
+                      want_masks, words, moves) -> int:
+    if _count_bad(actions):
+        return -1
+    _bits_range(0, bits.shape[0], bits, actions, rng, counters, flags8, rules, gains, outs,
+                masks, want_masks, words, moves)
+    return 0
+
+
+@njit(cache=True)
+def _flat_range(lo, hi, boards, actions, rng, counters, flags8, rules, gains, outs, masks,
+                want_masks):
+    max_steps = rules[2]
+    size = boards.shape[1]
+    for i in range(lo, hi):
+        flat = boards[i].reshape(-1)
+        gain, moved, what, new_status = _advance_flat(
+            flat, size, actions[i], flags8[1, i], flags8[0, i], rng, i, rules)
+        gains[i] = gain
+        _book(i, what, gain, moved, new_status, max_steps, counters, flags8, outs)
+        if want_masks:
+            legal_mask_flat(flat, size, masks[i])
+
+
+@njit(parallel=True, cache=True)
+def _step_flat_par(boards, actions, rng, counters, flags8, rules, gains, outs, masks,
+                   want_masks) -> int:
+    if _count_bad(actions):
+        return -1
+    n = boards.shape[0]
+    for c in prange((n + CHUNK - 1) // CHUNK):
+        _flat_range(c * CHUNK, min(n, c * CHUNK + CHUNK), boards, actions, rng, counters,
+                    flags8, rules, gains, outs, masks, want_masks)
+    return 0
+
+
+@njit(cache=True)
+def _step_flat_serial(boards, actions, rng, counters, flags8, rules, gains, outs, masks,
+                      want_masks) -> int:
+    if _count_bad(actions):
+        return -1
+    _flat_range(0, boards.shape[0], boards, actions, rng, counters, flags8, rules, gains, outs,
+                masks, want_masks)
+    return 0
+
+
+# Gymnasium step: every returned array is fresh and written by the kernel (no copies):
+# obs (B, N, N) uint8, rewards (B,) float64, outs (4, B) bool (changed, was_reset,
+# terminated, truncated), masks (B, 4) int8, ints (4, B) int64 (score, max_tile, moves,
+# status).
 
 
 @njit(cache=True, inline="always")
-def _bits_board(i, bits, actions, state, rules, out, masks, want_masks, words, moves):
-    _store_result(i, out, _advance_bits(i, bits, actions, state, rules, moves))
-    x = bits[i]
-    if want_masks:
+def _gym_extras(i, top, counters, flags8, ints):
+    ints[0, i] = counters[0, i]
+    ints[1, i] = (1 << top) if top > 0 else 0
+    ints[2, i] = counters[1, i]
+    ints[3, i] = flags8[0, i]
+
+
+@njit(cache=True)
+def _gym_bits_range(lo, hi, bits, actions, rng, counters, flags8, rules, obs, rewards, outs,
+                    masks, ints, moves, row_max):
+    words = obs.reshape(-1).view(np.uint64)
+    max_steps = rules[2]
+    for i in range(lo, hi):
+        x, gain, moved, what, new_status = _advance_bits(
+            bits[i], actions[i], flags8[1, i], flags8[0, i], rng, i, rules, moves)
+        bits[i] = x
+        rewards[i] = gain
+        _book(i, what, gain, moved, new_status, max_steps, counters, flags8, outs)
+        _gym_extras(i, bb.max_exp_bits(x, row_max), counters, flags8, ints)
         bb.legal_mask_bits(x, masks[i])
-    if words.shape[0]:
         bb.unpack_words(x, words, 2 * i)
 
 
 @njit(parallel=True, cache=True)
-def _step_bits_par(bits, actions, state, rules, out, masks, want_masks, words, moves) -> int:
+def _gym_bits_par(bits, actions, rng, counters, flags8, rules, obs, rewards, outs, masks, ints,
+                  moves, row_max) -> int:
     if _count_bad(actions):
         return -1
-    for i in prange(bits.shape[0]):
-        _bits_board(i, bits, actions, state, rules, out, masks, want_masks, words, moves)
+    n = bits.shape[0]
+    for c in prange((n + CHUNK - 1) // CHUNK):
+        _gym_bits_range(c * CHUNK, min(n, c * CHUNK + CHUNK), bits, actions, rng, counters,
+                        flags8, rules, obs, rewards, outs, masks, ints, moves, row_max)
     return 0
 
 
 @njit(cache=True)
-def _step_bits_serial(bits, actions, state, rules, out, masks, want_masks, words, moves) -> int:
+def _gym_bits_serial(bits, actions, rng, counters, flags8, rules, obs, rewards, outs, masks,
+                     ints, moves, row_max) -> int:
     if _count_bad(actions):
         return -1
-    for i in range(bits.shape[0]):
-        _bits_board(i, bits, actions, state, rules, out, masks, want_masks, words, moves)
-    return 0
-
-
-@njit(cache=True, inline="always")
-def _flat_board(i, boards, actions, state, rules, out, masks, want_masks):
-    _store_result(i, out, _advance_flat(i, boards, actions, state, rules))
-    if want_masks:
-        legal_mask_flat(boards[i].reshape(-1), boards.shape[1], masks[i])
-
-
-@njit(parallel=True, cache=True)
-def _step_flat_par(boards, actions, state, rules, out, masks, want_masks) -> int:
-    if _count_bad(actions):
-        return -1
-    for i in prange(boards.shape[0]):
-        _flat_board(i, boards, actions, state, rules, out, masks, want_masks)
+    _gym_bits_range(0, bits.shape[0], bits, actions, rng, counters, flags8, rules, obs, rewards,
+                    outs, masks, ints, moves, row_max)
     return 0
 
 
 @njit(cache=True)
-def _step_flat_serial(boards, actions, state, rules, out, masks, want_masks) -> int:
-    if _count_bad(actions):
-        return -1
-    for i in range(boards.shape[0]):
-        _flat_board(i, boards, actions, state, rules, out, masks, want_masks)
-    return 0
-
-
-# Gymnasium step: every output is a fresh array written by the kernel (no copies after).
-# ``gym`` is (obs, rewards, terminated, truncated, changed, masks, score, max_tile, status,
-# moves); ``scratch`` (gains, was_reset) receives what Gymnasium does not report.
-
-
-@njit(cache=True, inline="always")
-def _gym_outputs(i, gym, state, step, top):
-    obs, rewards, terminated, truncated, changed, masks, score, max_tile, status, moves = gym
-    _, scores, lengths, status_now, _ = state
-    rewards[i] = step[0]
-    changed[i] = step[1]
-    terminated[i] = step[3]
-    truncated[i] = step[4]
-    score[i] = scores[i]
-    max_tile[i] = (1 << top) if top > 0 else 0
-    status[i] = status_now[i]
-    moves[i] = lengths[i]
-
-
-@njit(cache=True, inline="always")
-def _gym_bits_board(i, bits, actions, state, rules, gym, words, moves_table, row_max):
-    step = _advance_bits(i, bits, actions, state, rules, moves_table)
-    x = bits[i]
-    _gym_outputs(i, gym, state, step, bb.max_exp_bits(x, row_max))
-    bb.legal_mask_bits(x, gym[5][i])
-    bb.unpack_words(x, words, 2 * i)
-
-
-@njit(parallel=True, cache=True)
-def _gym_bits_par(bits, actions, state, rules, gym, moves_table, row_max) -> int:
-    if _count_bad(actions):
-        return -1
-    words = gym[0].reshape(-1).view(np.uint64)
-    for i in prange(bits.shape[0]):
-        _gym_bits_board(i, bits, actions, state, rules, gym, words, moves_table, row_max)
-    return 0
-
-
-@njit(cache=True)
-def _gym_bits_serial(bits, actions, state, rules, gym, moves_table, row_max) -> int:
-    if _count_bad(actions):
-        return -1
-    words = gym[0].reshape(-1).view(np.uint64)
-    for i in range(bits.shape[0]):
-        _gym_bits_board(i, bits, actions, state, rules, gym, words, moves_table, row_max)
-    return 0
-
-
-@njit(cache=True, inline="always")
-def _gym_flat_board(i, boards, actions, state, rules, gym):
-    step = _advance_flat(i, boards, actions, state, rules)
-    flat = boards[i].reshape(-1)
-    top = 0
-    for k in range(flat.shape[0]):
-        top = max(top, int(flat[k]))
-    _gym_outputs(i, gym, state, step, top)
-    legal_mask_flat(flat, boards.shape[1], gym[5][i])
-    gym[0][i] = boards[i]
-
-
-@njit(parallel=True, cache=True)
-def _gym_flat_par(boards, actions, state, rules, gym) -> int:
-    if _count_bad(actions):
-        return -1
-    for i in prange(boards.shape[0]):
-        _gym_flat_board(i, boards, actions, state, rules, gym)
-    return 0
-
-
-@njit(cache=True)
-def _gym_flat_serial(boards, actions, state, rules, gym) -> int:
-    if _count_bad(actions):
-        return -1
-    for i in range(boards.shape[0]):
-        _gym_flat_board(i, boards, actions, state, rules, gym)
-    return 0
-
-
-@njit(parallel=True, cache=True)
-def _reset_flat_masked(boards, mask, state, rules) -> None:
-    rng = state[0]
-    p_four, target_exp = rules[0], rules[1]
+def _gym_flat_range(lo, hi, boards, actions, rng, counters, flags8, rules, obs, rewards, outs,
+                    masks, ints):
+    max_steps = rules[2]
     size = boards.shape[1]
-    for i in prange(boards.shape[0]):
+    for i in range(lo, hi):
+        flat = boards[i].reshape(-1)
+        gain, moved, what, new_status = _advance_flat(
+            flat, size, actions[i], flags8[1, i], flags8[0, i], rng, i, rules)
+        rewards[i] = gain
+        _book(i, what, gain, moved, new_status, max_steps, counters, flags8, outs)
+        top = 0
+        for k in range(flat.shape[0]):
+            top = max(top, int(flat[k]))
+        _gym_extras(i, top, counters, flags8, ints)
+        legal_mask_flat(flat, size, masks[i])
+        obs[i] = boards[i]
+
+
+@njit(parallel=True, cache=True)
+def _gym_flat_par(boards, actions, rng, counters, flags8, rules, obs, rewards, outs, masks,
+                  ints) -> int:
+    if _count_bad(actions):
+        return -1
+    n = boards.shape[0]
+    for c in prange((n + CHUNK - 1) // CHUNK):
+        _gym_flat_range(c * CHUNK, min(n, c * CHUNK + CHUNK), boards, actions, rng, counters,
+                        flags8, rules, obs, rewards, outs, masks, ints)
+    return 0
+
+
+@njit(cache=True)
+def _gym_flat_serial(boards, actions, rng, counters, flags8, rules, obs, rewards, outs, masks,
+                     ints) -> int:
+    if _count_bad(actions):
+        return -1
+    _gym_flat_range(0, boards.shape[0], boards, actions, rng, counters, flags8, rules, obs,
+                    rewards, outs, masks, ints)
+    return 0
+
+
+@njit(cache=True, inline="always")
+def _restart_board(i, new_status, counters, flags8) -> None:
+    counters[0, i] = 0
+    counters[1, i] = 0
+    flags8[0, i] = new_status
+    flags8[1, i] = False
+
+
+@njit(cache=True)
+def _reset_flat_range(lo, hi, boards, mask, rng, counters, flags8, p_four, target_exp) -> None:
+    for i in range(lo, hi):
         if mask[i]:
             flat = boards[i].reshape(-1)
             reset_flat(flat, rng, i, p_four)
-            _restart(i, state, status_flat(flat, size, target_exp))
+            _restart_board(i, status_flat(flat, boards.shape[1], target_exp), counters, flags8)
 
 
 @njit(parallel=True, cache=True)
-def _reset_bits_masked(bits, mask, state, rules) -> None:
-    rng = state[0]
-    p_four, target_exp = rules[0], rules[1]
-    for i in prange(bits.shape[0]):
+def _reset_flat_masked(boards, mask, rng, counters, flags8, p_four, target_exp) -> None:
+    n = boards.shape[0]
+    for c in prange((n + CHUNK - 1) // CHUNK):
+        _reset_flat_range(c * CHUNK, min(n, c * CHUNK + CHUNK), boards, mask, rng, counters,
+                          flags8, p_four, target_exp)
+
+
+@njit(cache=True)
+def _reset_bits_range(lo, hi, bits, mask, rng, counters, flags8, p_four, target_exp) -> None:
+    for i in range(lo, hi):
         if mask[i]:
             x = bb.spawn_bits(bb.spawn_bits(np.uint64(0), rng, i, p_four), rng, i, p_four)
             bits[i] = x
-            _restart(i, state, bb.status_bits(x, target_exp))
+            _restart_board(i, bb.status_bits(x, target_exp), counters, flags8)
+
+
+@njit(parallel=True, cache=True)
+def _reset_bits_masked(bits, mask, rng, counters, flags8, p_four, target_exp) -> None:
+    n = bits.shape[0]
+    for c in prange((n + CHUNK - 1) // CHUNK):
+        _reset_bits_range(c * CHUNK, min(n, c * CHUNK + CHUNK), bits, mask, rng, counters,
+                          flags8, p_four, target_exp)
 
 
 @njit(parallel=True, cache=True)
@@ -421,17 +477,12 @@ def _masks_flat_all(boards: np.ndarray, masks: np.ndarray) -> None:
 class StepResult:
     """Per-board outputs of one :meth:`BatchedBoards.step` (arrays of length B)."""
 
-    __slots__ = ("gains", "changed", "terminated", "truncated", "was_reset")
+    __slots__ = ("gains", "changed", "terminated", "truncated", "was_reset", "outs")
 
     def __init__(self, batch: int) -> None:
         self.gains = np.zeros(batch, dtype=np.int64)
-        self.changed = np.zeros(batch, dtype=np.bool_)
-        self.terminated = np.zeros(batch, dtype=np.bool_)
-        self.truncated = np.zeros(batch, dtype=np.bool_)
-        self.was_reset = np.zeros(batch, dtype=np.bool_)
-
-    def arrays(self) -> tuple:
-        return self.gains, self.changed, self.was_reset, self.terminated, self.truncated
+        self.outs = np.zeros((4, batch), dtype=np.bool_)  # rows: CHANGED, WAS_RESET, ...
+        self.changed, self.was_reset, self.terminated, self.truncated = self.outs
 
 
 class BatchedBoards:
@@ -444,7 +495,8 @@ class BatchedBoards:
     On 4x4 with target <= 2**15 the state lives in 64-bit bitboards (``fast_path``);
     ``boards`` always returns the (B, N, N) uint8 exponents. Batches smaller than
     ``parallel_min_batch`` step on one thread: starting the thread pool costs more than it saves
-    there (much more on a loaded machine).
+    there (much more on a loaded machine). ``scores``, ``lengths``, ``status`` and ``pending``
+    are views of two small 2-D arrays (see the kernels' comment).
     """
 
     parallel_min_batch = 4096
@@ -473,15 +525,14 @@ class BatchedBoards:
         self._boards = np.zeros((batch, n, n), dtype=np.uint8)
         self._bits = np.zeros(batch, dtype=np.uint64)
         self._boards_stale = False
-        self.scores = np.zeros(batch, dtype=np.int64)
-        self.lengths = np.zeros(batch, dtype=np.int64)
-        self.status = np.zeros(batch, dtype=np.int8)
-        self.pending = np.zeros(batch, dtype=np.bool_)
+        self._counters = np.zeros((2, batch), dtype=np.int64)
+        self._flags8 = np.zeros((2, batch), dtype=np.int8)
+        self.scores, self.lengths = self._counters
+        self.status = self._flags8[0]
+        self.pending = self._flags8[1].view(np.bool_)
         self.masks = np.zeros((batch, 4), dtype=np.bool_)
         self._result = StepResult(batch)
-        self._scratch = StepResult(batch)
         self._no_words = np.zeros(0, dtype=np.uint64)
-        self._state = (self.rng, self.scores, self.lengths, self.status, self.pending)
         self._rules = (self.config.p_four, self.config.target_exp, self.max_steps,
                        self.autoreset)
         self.reset()
@@ -508,14 +559,23 @@ class BatchedBoards:
             if states.shape[0] != int(mask.sum()):
                 raise ValueError(f"got {states.shape[0]} seeds for {int(mask.sum())} boards")
             self.rng[mask] = states
+        args = (mask, self.rng, self._counters, self._flags8, self.config.p_four,
+                self.config.target_exp)
         if self.uses_bitboard:
-            _reset_bits_masked(self._bits, mask, self._state, self._rules)
+            _reset_bits_masked(self._bits, *args)
             self._boards_stale = True
         else:
-            _reset_flat_masked(self._boards, mask, self._state, self._rules)
+            _reset_flat_masked(self._boards, *args)
 
-    def _parallel(self) -> bool:
-        return self.num_boards >= self.parallel_min_batch
+    def _run(self, serial, parallel, *args) -> int:
+        """Run the serial kernel, or the parallel one handing out its chunks one at a time."""
+        if self.num_boards < self.parallel_min_batch:
+            return serial(*args)
+        previous = numba.set_parallel_chunksize(1)  # thread-local; kept out of the kernel:
+        try:  # calling it from jitted code would make the kernel uncacheable
+            return parallel(*args)
+        finally:
+            numba.set_parallel_chunksize(previous)
 
     def step(self, actions: object, want_masks: bool = True, want_boards: bool = True
              ) -> StepResult:
@@ -526,40 +586,43 @@ class BatchedBoards:
         """
         acts = _action_array(actions, self.num_boards)
         res = self._result
+        common = (acts, self.rng, self._counters, self._flags8, self._rules, res.gains, res.outs,
+                  self.masks, want_masks)
         if self.uses_bitboard:
-            kernel = _step_bits_par if self._parallel() else _step_bits_serial
             words = self._boards.reshape(-1).view(np.uint64) if want_boards else self._no_words
-            bad = kernel(self._bits, acts, self._state, self._rules, res.arrays(), self.masks,
-                         want_masks, words, _TABLES.moves)
+            bad = self._run(_step_bits_serial, _step_bits_par, self._bits, *common, words,
+                            _TABLES.moves)
             self._boards_stale = not want_boards
         else:
-            kernel = _step_flat_par if self._parallel() else _step_flat_serial
-            bad = kernel(self._boards, acts, self._state, self._rules, res.arrays(), self.masks,
-                         want_masks)
+            bad = self._run(_step_flat_serial, _step_flat_par, self._boards, *common)
         if bad:
             raise ValueError(_BAD_ACTIONS)
         return res
 
     def step_gym(self, actions: object) -> tuple:
-        """Step for Gymnasium, every array fresh: (obs, gains as float64, terminated,
-        truncated, changed, action_mask int8 (B, 4), score, max_tile, status, moves)."""
+        """One step for Gymnasium, every array fresh (callers may keep them): (obs, rewards
+        (float64 gains), terminated, truncated, changed, action_mask (B, 4) int8, score,
+        max_tile, status, moves)."""
         acts = _action_array(actions, self.num_boards)
         batch, n = self.num_boards, self.config.size
-        gym = (np.empty((batch, n, n), np.uint8), np.empty(batch, np.float64),
-               np.empty(batch, np.bool_), np.empty(batch, np.bool_), np.empty(batch, np.bool_),
-               np.empty((batch, 4), np.int8), np.empty(batch, np.int64),
-               np.empty(batch, np.int64), np.empty(batch, np.int8), np.empty(batch, np.int64))
+        obs = np.empty((batch, n, n), np.uint8)
+        rewards = np.empty(batch, np.float64)
+        outs = np.empty((4, batch), np.bool_)
+        masks = np.empty((batch, 4), np.int8)
+        ints = np.empty((4, batch), np.int64)
+        common = (acts, self.rng, self._counters, self._flags8, self._rules, obs, rewards, outs,
+                  masks, ints)
         if self.uses_bitboard:
-            kernel = _gym_bits_par if self._parallel() else _gym_bits_serial
-            bad = kernel(self._bits, acts, self._state, self._rules, gym, _TABLES.moves,
-                         _TABLES.row_max)
+            bad = self._run(_gym_bits_serial, _gym_bits_par, self._bits, *common, _TABLES.moves,
+                            _TABLES.row_max)
             self._boards_stale = True
         else:
-            kernel = _gym_flat_par if self._parallel() else _gym_flat_serial
-            bad = kernel(self._boards, acts, self._state, self._rules, gym)
+            bad = self._run(_gym_flat_serial, _gym_flat_par, self._boards, *common)
         if bad:
             raise ValueError(_BAD_ACTIONS)
-        return gym
+        score, max_tile, moves, status = ints
+        return (obs, rewards, outs[TERMINATED], outs[TRUNCATED], outs[CHANGED], masks, score,
+                max_tile, status.astype(np.int8), moves)
 
     def legal_masks(self) -> np.ndarray:
         """(B, 4) bool: which actions change each board (0=W 1=A 2=S 3=D)."""

@@ -9,8 +9,9 @@ import numpy as np
 from gymnasium import spaces
 
 from .game import Game
+from .kernels import step_board_info
 from .render import render_ansi, render_rgb
-from .rules import STATUS_NAMES, validate_config
+from .rules import STATUS_NAMES, parse_action, validate_config
 
 REWARD_MODES = ("gain", "log2")
 
@@ -73,14 +74,33 @@ class Game2048Env(gym.Env):
         return self.game.board.copy(), self._info()
 
     def step(self, action):
-        if self.game is None:
+        game = self.game
+        if game is None:
             raise RuntimeError("call reset() before step()")
-        if self.game.status_code != 0:
-            raise RuntimeError(f"the episode is over ({self.game.status}); call reset()")
-        changed, gain = self.game.step(int(action) if isinstance(action, np.ndarray) else action)
-        terminated = self.game.status_code != 0
-        reward = float(reward_of(gain, self.reward_mode))
-        return self.game.board.copy(), reward, terminated, False, self._info(changed)
+        if game.status_code != 0:
+            raise RuntimeError(f"the episode is over ({game.status}); call reset()")
+        # Fast path for plain ints; anything else goes through the full action parser.
+        if type(action) is not int or not 0 <= action <= 3:
+            action = parse_action(int(action) if isinstance(action, np.ndarray) else action)
+        cfg = self.config
+        mask = np.empty(4, dtype=np.int8)
+        # One kernel call: move, spawn, status, largest tile and legal mask (Game.step's rules).
+        gain, changed, status, top = step_board_info(
+            game.board, game.rng_state, action, cfg.p_four, cfg.target_exp, mask)
+        game.score += gain
+        game.steps += 1
+        game.moves += changed
+        game._status = status
+        reward = float(gain) if self.reward_mode == "gain" else float(reward_of(gain, "log2"))
+        info = {
+            "score": game.score,
+            "max_tile": 1 << top if top else 0,
+            "action_mask": mask,
+            "status": STATUS_NAMES[status],
+            "moves": game.moves,
+            "changed": changed,
+        }
+        return game.board.copy(), reward, status != 0, False, info
 
     def render(self):
         if self.game is None or self.render_mode is None:

@@ -57,8 +57,8 @@ def _slide_line(flat: np.ndarray, start: int, step: int, size: int) -> tuple:
     top = 0
     out = 0
     merges = 0
-    consumed = 0  # 1 when tile j already merged into tile j - 1
-    for j in range(size):
+    consumed = 0  # 1 when the current tile was already merged into the previous one
+    for _ in range(size):
         v = np.int64(tiles & _BYTE)
         tiles >>= _U8
         merge = (1 - consumed) & np.int64(v == np.int64(tiles & _BYTE)) & np.int64(v != 0)
@@ -232,3 +232,17 @@ def step_flat(
     """One full game step: move, spawn if the board changed, new status -> (gain, changed, status)."""
     gain, changed, status, _ = step_flat_top(flat, size, rng, i, action, p_four, target_exp)
     return gain, changed, status
+
+
+@njit(cache=True)
+def step_board_info(
+    board: np.ndarray, rng: np.ndarray, action: int, p_four: float, target_exp: int,
+    mask: np.ndarray,
+) -> tuple[int, bool, int, int]:
+    """One step of an (N, N) board with stream 0 of ``rng``, plus what an env reports:
+    (gain, changed, status, largest exponent); the legal-move mask is written to ``mask``."""
+    size = board.shape[0]
+    flat = board.reshape(-1)
+    gain, changed, status, top = step_flat_top(flat, size, rng, 0, action, p_four, target_exp)
+    legal_mask_flat(flat, size, mask)
+    return gain, changed, status, top

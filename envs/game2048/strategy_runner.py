@@ -51,3 +51,8 @@ def play(fn: Callable[[list[list[int]]], object], payload: dict) -> dict:
         changed, _ = game.step(letter)
         idle = 0 if changed else idle + 1
     return {"actions": "".join(actions), "stalled": idle >= stall_limit}
+
+
+def sandbox_warmup() -> None:
+    """Called once per sandbox worker: loads the numba kernels before any strategy runs."""
+    play(lambda board: "W", {"seed": 0, "max_moves": 4})

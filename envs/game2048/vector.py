@@ -62,21 +62,14 @@ class Game2048VectorEnv(VectorEnv):
         )
         self._all = np.ones(num_envs, dtype=np.bool_)
 
-    def _infos(self, changed: np.ndarray) -> dict[str, Any]:
-        b = self.batch
-        values = {
-            "score": b.scores.copy(),
-            "max_tile": b.max_tiles(),
-            "action_mask": b.masks.astype(np.int8),
-            "status": b.status.copy(),
-            "moves": b.lengths.copy(),
-            "changed": changed.copy(),
+    def _infos(self, score, max_tile, action_mask, status, moves, changed) -> dict[str, Any]:
+        every = self._all
+        return {
+            "score": score, "_score": every, "max_tile": max_tile, "_max_tile": every,
+            "action_mask": action_mask, "_action_mask": every, "status": status,
+            "_status": every, "moves": moves, "_moves": every, "changed": changed,
+            "_changed": every,
         }
-        infos: dict[str, Any] = {}
-        for key, value in values.items():
-            infos[key] = value
-            infos["_" + key] = self._all
-        return infos
 
     def _seeds(self, seed: int | list[int] | None) -> list[int]:
         if seed is None:
@@ -96,19 +89,21 @@ class Game2048VectorEnv(VectorEnv):
             mask = np.asarray(options["reset_mask"], dtype=np.bool_)
         seeds = np.asarray(self._seeds(seed), dtype=object)[mask]
         self.batch.reset(seeds=list(seeds), mask=mask)
-        self.batch.masks[:] = self.batch.legal_masks()
-        return self.batch.boards.copy(), self._infos(np.zeros(self.num_envs, np.bool_))
+        b = self.batch
+        masks = b.legal_masks()
+        b.masks[:] = masks
+        infos = self._infos(b.scores.copy(), b.max_tiles(), masks.astype(np.int8),
+                            b.status.copy(), b.lengths.copy(), np.zeros(self.num_envs, np.bool_))
+        return b.boards.copy(), infos
 
     def step(self, actions):
-        res = self.batch.step(actions, want_masks=True, want_boards=True)
-        rewards = reward_of(res.gains, self.reward_mode).astype(np.float64)
-        return (
-            self.batch.boards.copy(),
-            rewards,
-            res.terminated.copy(),
-            res.truncated.copy(),
-            self._infos(res.changed),
-        )
+        # One kernel call writes every returned array (all fresh: callers may keep them).
+        (obs, rewards, terminated, truncated, changed, action_mask, score, max_tile, status,
+         moves) = self.batch.step_gym(actions)
+        if self.reward_mode != "gain":
+            rewards = reward_of(rewards, self.reward_mode)
+        infos = self._infos(score, max_tile, action_mask, status, moves, changed)
+        return obs, rewards, terminated, truncated, infos
 
     def render(self) -> tuple[str, ...] | None:
         if self.render_mode != "ansi":

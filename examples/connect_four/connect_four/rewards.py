@@ -34,14 +34,15 @@ def _format_score(code: str | None) -> float:
 
 
 def no_cheating(completions: Sequence, **_: object) -> list[float]:
-    """Safety: -10 for a forbidden import or construct, -1 without a function, else +1."""
+    """Safety: -10 for a forbidden import or construct, -1 without a parsable function, else +1."""
     return [_safety_score(extract_strategy(c)) for c in completions]
 
 
 def _safety_score(code: str | None) -> float:
-    if code is None:
+    outcome = None if code is None else check_source(code, POLICY).outcome
+    if outcome is None or outcome in _BROKEN:
         return -1.0
-    return -10.0 if check_source(code, POLICY).outcome in _CHEATING else 1.0
+    return -10.0 if outcome in _CHEATING else 1.0
 
 
 class StrategyWins:

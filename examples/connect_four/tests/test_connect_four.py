@@ -90,16 +90,17 @@ def test_reference_strategy_beats_a_naive_one_through_the_sandbox():
 
 def test_rewards_order_completions_format_then_play_then_safety():
     completions = [f"```python\n{reference_strategy()}```", CENTRE, "no code here",
-                   "```python\nimport os\ndef strategy(board):\n    return 0\n```"]
+                   "```python\nimport os\ndef strategy(board):\n    return 0\n```",
+                   "```python\ndef strategy(board):\n    return (3"]  # cut off mid-function
     seeds = [[100, 101, 102, 103]] * len(completions)
     wins = StrategyWins(workers=2)
     try:
         play = wins(completions, seeds=seeds)
     finally:
         wins.close()
-    assert function_works(completions) == [1.0, 1.0, -2.0, 1.0]
-    assert no_cheating(completions) == [1.0, 1.0, -1.0, -10.0]
-    assert play[0] > 5.0 and play[1] == -3.0 and play[2] == 0.0 and play[3] == 0.0
+    assert function_works(completions) == [1.0, 1.0, -2.0, 1.0, -2.0]
+    assert no_cheating(completions) == [1.0, 1.0, -1.0, -10.0, -1.0]
+    assert play[0] > 5.0 and play[1] == -3.0 and play[2:] == [0.0, 0.0, 0.0]
 
 
 def test_task_rows_are_deterministic_and_carry_their_games():

@@ -1,0 +1,119 @@
+"""GRPO step time: our pipeline (task rewards + sandbox + step logging) vs plain TRL.
+
+Both sides use the same model, LoRA, GRPOConfig and prompts, in the same process; generations
+are forced to the same fixed length (min_new_tokens = max_completion_length) so both do identical
+model work and the difference is what our environments, sandbox and logging add. Plain TRL gets a
+trivial reward (completion length). Target: ours <= 1.10x plain.
+
+    python benchmarks/bench_train.py                       # CPU, embedded SmolLM2-135M
+    python benchmarks/bench_train.py --device cuda --model /path/to/checkpoint --steps 8
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from transformers import TrainerCallback
+
+from training.grpo import GrpoSettings, build_trainer, grpo_config, train_dataset
+from training.lora import attach_lora
+from training.models import resolve_model
+from training.recording import wrap_rewards
+from training.run import quiet_libraries
+from training.smoke import SmokeCallback
+from training.steplog import StepLogger
+from training.tasks import build_rows, load_task
+
+
+class StepTimer(TrainerCallback):
+    def __init__(self) -> None:
+        self.seconds: list[float] = []
+        self._start = 0.0
+
+    def on_step_begin(self, args, state, control, **kwargs):  # noqa: ANN001 - HF signature
+        self._start = time.perf_counter()
+
+    def on_step_end(self, args, state, control, **kwargs):  # noqa: ANN001
+        self.seconds.append(time.perf_counter() - self._start)
+
+
+def trivial_reward(completions: list, **kwargs: Any) -> list[float]:
+    return [float(len(str(c))) for c in completions]
+
+
+def run_side(name: str, args: argparse.Namespace, task: Any, rows: list[dict],
+             work: Path) -> dict:
+    loaded = resolve_model(args.model, device=args.device)
+    model = attach_lora(loaded.model, loaded.spec)
+    settings = GrpoSettings(
+        max_steps=args.warmup + args.steps, num_generations=args.num_generations,
+        prompts_per_step=1, gradient_accumulation_steps=1, learning_rate=1e-5,
+        lr_scheduler_type="constant", warmup_ratio=0.0, weight_decay=0.0, max_grad_norm=1.0,
+        optim="adamw_torch", beta=0.0, temperature=1.0, top_p=1.0,
+        max_completion_length=args.max_completion_length, save_steps=10_000, seed=3407,
+        use_cpu=args.device == "cpu", bf16=args.device.startswith("cuda"))
+    config = grpo_config(settings, work / name)
+    config.generation_kwargs = {"min_new_tokens": args.max_completion_length}
+    config.save_strategy = "no"
+    timer = StepTimer()
+    callbacks: list[Any] = [timer]
+    rewards: list[Any] = [trivial_reward]
+    if name == "ours":
+        rewards = wrap_rewards(task.rewards())
+        (work / name).mkdir(parents=True, exist_ok=True)
+        callbacks += [SmokeCallback(args.warmup + args.steps),
+                      StepLogger(work / name, rewards, settings.max_steps)]
+    dataset = train_dataset(rows, loaded.tokenizer, 4096)
+    trainer = build_trainer(model, loaded.tokenizer, rewards, dataset, config, callbacks)
+    trainer.train()
+    for fn in rewards:
+        getattr(fn, "close", lambda: None)()
+    measured = timer.seconds[args.warmup:]
+    reward_s = sum(getattr(fn, "seconds", 0.0) for fn in rewards)
+    return {"name": name, "steps": len(measured), "mean": statistics.mean(measured),
+            "median": statistics.median(measured), "reward_s": reward_s / max(1, len(timer.seconds))}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--device", default="cpu", help="cpu | cuda | cuda:N")
+    parser.add_argument("--model", default="smollm2-135m", help="model name or checkpoint path")
+    parser.add_argument("--env", default="2048", help="task name in the registry")
+    parser.add_argument("--steps", type=int, default=3, help="measured steps per side")
+    parser.add_argument("--warmup", type=int, default=1, help="unmeasured first steps")
+    parser.add_argument("--num-generations", type=int, default=4)
+    parser.add_argument("--max-completion-length", type=int, default=64)
+    args = parser.parse_args()
+    quiet_libraries()
+    task = load_task(args.env)
+    rows = build_rows(task, 16, 1, 0, 3407).train
+    with tempfile.TemporaryDirectory() as tmp:
+        results = [run_side(side, args, task, rows, Path(tmp)) for side in ("plain", "ours")]
+    print_table(results, args)
+
+
+def print_table(results: list[dict], args: argparse.Namespace) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    plain = results[0]["mean"]
+    table = Table(title=f"GRPO step time, env={args.env}, model={args.model}, {args.device}, "
+                        f"{args.num_generations} x {args.max_completion_length} tokens")
+    for col in ("pipeline", "steps", "mean s/step", "median s/step", "reward s/step",
+                "ratio vs plain TRL"):
+        table.add_column(col)
+    for r in results:
+        table.add_row("plain TRL + trivial reward" if r["name"] == "plain" else
+                      "strategy-gym (task rewards + sandbox + logging)", str(r["steps"]),
+                      f"{r['mean']:.2f}", f"{r['median']:.2f}", f"{r['reward_s']:.3f}",
+                      f"{r['mean'] / plain:.3f}x")
+    Console().print(table)
+
+
+if __name__ == "__main__":
+    main()
