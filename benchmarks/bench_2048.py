@@ -100,8 +100,22 @@ def peer_single(seconds: float) -> float | None:
 # ---------------------------------------------------------------- vector env
 
 
+def _legal_choice_table() -> np.ndarray:
+    """Row m (a 4-bit legal mask): [number of legal actions, 1st, 2nd, 3rd, 4th legal action]."""
+    table = np.zeros((16, 5), dtype=np.int64)
+    for m in range(16):
+        legal = [a for a in range(4) if m >> a & 1]
+        table[m, 0] = len(legal)
+        table[m, 1:1 + len(legal)] = legal
+    return table
+
+
+LEGAL_CHOICES = _legal_choice_table()
+
+
 @njit(cache=True)
-def random_legal_actions(masks: np.ndarray, rng: np.ndarray, out: np.ndarray) -> None:
+def random_legal_actions(masks: np.ndarray, rng: np.ndarray, out: np.ndarray,
+                         choices: np.ndarray) -> None:
     """Uniform choice among each board's legal actions (xorshift64*); 0 when none is legal."""
     s = rng[0]
     for i in range(masks.shape[0]):
@@ -109,15 +123,10 @@ def random_legal_actions(masks: np.ndarray, rng: np.ndarray, out: np.ndarray) ->
         s ^= s << np.uint64(25)
         s ^= s >> np.uint64(27)
         high = (s * np.uint64(0x2545F4914F6CDD1D)) >> np.uint64(32)
-        legal = np.int64(masks[i, 0] + masks[i, 1] + masks[i, 2] + masks[i, 3])
-        pick = np.int64((high * np.uint64(max(legal, 1))) >> np.uint64(32))
-        out[i] = 0
-        for a in range(4):
-            if masks[i, a]:
-                if pick == 0:
-                    out[i] = a
-                    break
-                pick -= 1
+        m = (masks[i, 0] != 0) | ((masks[i, 1] != 0) << 1) | ((masks[i, 2] != 0) << 2) | (
+            (masks[i, 3] != 0) << 3)
+        pick = (high * np.uint64(choices[m, 0])) >> np.uint64(32)
+        out[i] = choices[m, 1 + np.int64(pick)]
     rng[0] = s
 
 
@@ -133,7 +142,7 @@ def ours_vector(batch: int, seconds: float) -> float:
     def chunk() -> int:
         nonlocal infos
         for _ in range(steps):
-            random_legal_actions(infos["action_mask"], rng, actions)
+            random_legal_actions(infos["action_mask"], rng, actions, LEGAL_CHOICES)
             infos = env.step(actions)[4]
         return steps * batch
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
-from envs.registry import Assessment, Task, TaskRegistry, _reason
+from envs.registry import Assessment, Task, TaskRegistry, describe_exception
 
 PASS, WARN, FAIL, SKIP = "pass", "warn", "fail", "skip"
 GOOD, BAD = "good", "bad"  # what a hand-written completion is expected to be
@@ -92,7 +92,7 @@ def _step(report: CheckReport, step: str, run: Callable[[], tuple[str, str, Any]
             warnings.simplefilter("always")
             status, detail, value = run()
     except Exception as exc:
-        report.add(step, FAIL, _reason(exc))
+        report.add(step, FAIL, describe_exception(exc))
         return None
     if status == PASS and caught:
         status, detail = WARN, f"{detail}; warning: {_first_line(caught[0].message)}"

@@ -88,6 +88,7 @@ class TaskRegistry:
     def __init__(self, group: str = ENTRY_POINT_GROUP) -> None:
         self.group = group
         self._factories: dict[str, Callable[[], Task]] = {}
+        self._sources: dict[str, str] = {}
         self._tasks: dict[str, Task] = {}
         self.errors: dict[str, PluginError] = {}
         self._discovered = False
@@ -96,19 +97,24 @@ class TaskRegistry:
         if name in self._factories:
             raise ValueError(f"task {name!r} is already registered")
         self._factories[name] = factory if callable(factory) else (lambda: factory)
+        self._sources[name] = getattr(factory, "__module__", None) or repr(factory)
 
     def discover(self) -> None:
         if self._discovered:
             return
         self._discovered = True
         for ep in entry_points(group=self.group):
-            try:
-                factory = ep.load()
-            except Exception as exc:  # a broken plug-in must not take the others down
-                self.errors[ep.name] = PluginError(ep.name, ep.value, _reason(exc))
+            if self._sources.get(ep.name) == ep.value:
+                continue  # the same distribution seen twice on sys.path
+            if ep.name in self._sources:
+                shadowed = f"{ep.value} is shadowed by {self._sources[ep.name]}"
+                self.errors.setdefault(f"{ep.name} (duplicate)", PluginError(ep.name, ep.value, shadowed))
                 continue
-            if ep.name not in self._factories:
-                self._factories[ep.name] = factory
+            self._sources[ep.name] = ep.value
+            try:
+                self._factories[ep.name] = ep.load()
+            except Exception as exc:  # a broken plug-in must not take the others down
+                self.errors[ep.name] = PluginError(ep.name, ep.value, describe_exception(exc))
 
     def names(self) -> list[str]:
         self.discover()
@@ -128,13 +134,14 @@ class TaskRegistry:
             task = self._factories[name]()
             _validate(task, name)
         except Exception as exc:
-            self.errors[name] = PluginError(name, repr(self._factories[name]), _reason(exc))
-            raise LookupError(f"task {name!r} failed to build: {_reason(exc)}") from exc
+            self.errors[name] = PluginError(name, self._sources[name], describe_exception(exc))
+            raise LookupError(f"task {name!r} failed to build: {describe_exception(exc)}") from exc
         self._tasks[name] = task
         return task
 
 
-def _reason(exc: BaseException) -> str:
+def describe_exception(exc: BaseException) -> str:
+    """One line naming the exception, its message and where it was raised."""
     last = traceback.extract_tb(exc.__traceback__)[-1:] if exc.__traceback__ else []
     where = f" (at {last[0].filename}:{last[0].lineno})" if last else ""
     return f"{type(exc).__name__}: {exc}{where}"

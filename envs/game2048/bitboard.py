@@ -153,16 +153,26 @@ def empty_count(x: np.uint64) -> int:
 
 @njit(cache=True, inline="always")
 def spawn_bits(x: np.uint64, rng: np.ndarray, i: int, p_four: float) -> np.uint64:
-    """Spawn on a uniformly chosen empty nibble; same draw order as ``kernels.spawn_flat``."""
-    empty = empty_count(x)
+    """Spawn on a uniformly chosen empty nibble; same draw order as ``kernels.spawn_flat``.
+
+    The pick-th empty nibble is found without a loop: multiplying the empty-nibble bits by
+    0x1111... puts in nibble k the number of empty nibbles up to k, so the chosen one is the
+    empty nibble whose running count equals pick + 1 (an unpredictable loop would cost a
+    branch miss per spawn).
+    """
+    if x == _U0:  # 16 empty nibbles: the running count would overflow a nibble
+        pick = next_below(rng, i, 16)
+        value = np.uint64(2) if next_unit(rng, i) < p_four else _U1
+        return value << np.uint64(4 * pick)
+    free = _zero_nibbles(x, _LOW)
+    empty = int((free * _LOW) >> _U60)  # nibble-wise popcount, < 16 here
     if empty == 0:
         return x
     pick = next_below(rng, i, empty)
     value = np.uint64(2) if next_unit(rng, i) < p_four else _U1
-    free = _zero_nibbles(x, _LOW)
-    for _ in range(pick):
-        free &= free - _U1  # drop the lowest empty nibble
-    return x | (value * (free & (~free + _U1)))
+    running = free * _LOW
+    spot = _zero_nibbles(running ^ (np.uint64(pick + 1) * _LOW), free)
+    return x | (value * spot)
 
 
 @njit(cache=True, inline="always")
