@@ -31,11 +31,11 @@ def main(cfg: DictConfig) -> None:
         return
 
     run.open_directory()  # resolved config, seed sets, the fixed eval prompts
-    run.evaluate("before")  # the untrained model on the fixed prompts
-    if run.priming_enabled:
-        run.prime_format()  # short LoRA SFT on the task's demonstrations
-        run.evaluate("after_priming")
     try:
+        run.evaluate("before")  # the untrained model on the fixed prompts
+        if run.priming_enabled:
+            run.prime_format()  # short LoRA SFT on the task's demonstrations
+            run.evaluate("after_priming")
         run.train_grpo()  # smoke phase = first steps, stops with a diagnosis on dead rewards
     except KeyboardInterrupt:
         run.note_interrupted()  # Ctrl-C: save what we have, then report

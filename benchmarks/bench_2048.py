@@ -14,6 +14,7 @@ Rows, each measured the same way for us and the peer:
 
 A peer that cannot be imported shows up as "not installed" instead of stopping the run.
 The title carries the date, machine, numba threads and the load average before and after.
+OMP_WAIT_POLICY defaults to PASSIVE here (see below); set it to ACTIVE to see numba's default.
 
     .venv/bin/python benchmarks/bench_2048.py [--seconds 1.5]
     NUMBA_NUM_THREADS=1 .venv/bin/python benchmarks/bench_2048.py   # single-thread run
@@ -36,6 +37,11 @@ from rich.progress import Progress
 from rich.table import Table
 
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
+# numba's OpenMP pool spin-waits by default; on a shared machine the spinning thread burns
+# the CPU its partner needs (measured here: 2 threads 5 M moves/s vs 16 M on one thread at
+# load 7). Passive waiting costs nothing measurable at these kernel sizes. Must be set
+# before numba starts its thread pool; an explicit setting in the environment wins.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 BATCH_SIZES = (1, 1024, 16384)
 RAW_BATCH = 65536
@@ -218,7 +224,7 @@ def machine() -> str:
     import numba
 
     return (f"{cpu}, {os.cpu_count()} cores, numba threads {numba.get_num_threads()} "
-            f"({numba.threading_layer()} layer)")
+            f"({numba.threading_layer()} layer, OMP_WAIT_POLICY={os.environ['OMP_WAIT_POLICY']})")
 
 
 def load() -> str:

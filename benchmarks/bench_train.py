@@ -112,7 +112,7 @@ def print_table(results: list[dict], args: argparse.Namespace) -> None:
                       "strategy-gym (task rewards + sandbox + logging)", str(r["steps"]),
                       f"{r['mean']:.2f}", f"{r['median']:.2f}", f"{r['reward_s']:.3f}",
                       f"{r['mean'] / plain:.3f}x")
-    Console().print(table)
+    Console(width=160).print(table)
 
 
 if __name__ == "__main__":

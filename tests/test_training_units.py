@@ -175,3 +175,23 @@ def test_priming_rows_need_prompt_and_completion(bad):
 
     with pytest.raises(ValueError, match="needs 'prompt' and 'completion'"):
         as_sft_rows([bad])
+
+
+class TagContract:
+    name = "tag"
+
+    def parse(self, text):
+        from types import SimpleNamespace
+
+        if "<answer>" in text:
+            return SimpleNamespace(ok=True, value=text, reason="")
+        if text == "boom":
+            raise RuntimeError("broken contract")
+        return SimpleNamespace(ok=False, value=None, reason="no_tags: none of the tags appear")
+
+
+def test_format_outcomes_count_contract_verdicts():
+    from training.steplog import format_outcomes
+
+    counts = format_outcomes(TagContract(), ["<answer>1</answer>", "nothing", "x", "boom"])
+    assert counts == {"ok": 1, "no_tags": 2, "parse_error": 1}

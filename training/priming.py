@@ -23,6 +23,7 @@ class PrimingSettings:
     seed: int
     use_cpu: bool
     bf16: bool
+    gradient_checkpointing: bool = False  # TRL's SFT default is on: pure recompute cost here
 
 
 def as_sft_rows(demonstrations: Sequence[dict]) -> list[dict]:
@@ -66,7 +67,7 @@ def prime_format(model: Any, tokenizer: Any, demonstrations: Sequence[dict],
         weight_decay=0.001, logging_steps=1, save_strategy="no", report_to="none",
         max_length=settings.max_length, seed=settings.seed, use_cpu=settings.use_cpu,
         bf16=settings.bf16, disable_tqdm=True, completion_only_loss=True,
-        dataloader_num_workers=0,
+        dataloader_num_workers=0, gradient_checkpointing=settings.gradient_checkpointing,
     )
     trainer = SFTTrainer(model=model, args=config, processing_class=tokenizer,
                          train_dataset=Dataset.from_list(as_sft_rows(demonstrations)),

@@ -119,11 +119,20 @@ def failure_modes(inputs: ReportInputs) -> list[str]:
             for k, v in (row.get("outcomes") or {}).items():
                 outcome_totals[k] = outcome_totals.get(k, 0) + v
         if outcome_totals:
-            notes.append("sandbox outcomes during training: " + ", ".join(
-                f"{k}: {v}" for k, v in sorted(outcome_totals.items(), key=lambda kv: -kv[1])))
+            notes.append("sandbox outcomes during training: " + _counts(outcome_totals))
+        format_totals: dict[str, int] = {}
+        for row in inputs.steps:
+            for k, v in (row.get("format_outcomes") or {}).items():
+                format_totals[k] = format_totals.get(k, 0) + v
+        if format_totals:
+            notes.append("contract verdicts on training completions: " + _counts(format_totals))
     if not inputs.smoke.ok:
         notes.append(f"smoke phase stopped training: {inputs.smoke.diagnosis}")
     return notes
+
+
+def _counts(totals: dict[str, int]) -> str:
+    return ", ".join(f"{k}: {v}" for k, v in sorted(totals.items(), key=lambda kv: -kv[1]))
 
 
 def _example(result: EvalResult, outcome: str) -> str:

@@ -87,6 +87,9 @@ class Run:
         start = time.perf_counter()
         quiet_libraries()
         spec = _model_spec(cfg)
+        if cfg.run.resume and not cfg.run.dir:
+            raise ConfigError("run.resume=true needs run.dir=DIR (the run directory to continue "
+                              "from its last checkpoint). Nothing was written.")
         device = pick_device(str(cfg.run.device))
         backend, use_vllm, why = choose_backend(str(cfg.trainer.backend), device,
                                                 bool(cfg.trainer.use_vllm))
@@ -164,10 +167,12 @@ class Run:
     def prime_format(self) -> dict:
         start = time.perf_counter()
         self._ensure_lora()
-        p = self.cfg.trainer.priming
+        t_cfg = self.cfg.trainer
+        p = t_cfg.priming
         settings = PrimingSettings(int(p.steps), int(p.batch_size), float(p.learning_rate),
                                    int(p.max_length), int(self.cfg.run.seed),
-                                   use_cpu=self.device == "cpu", bf16=self._bf16())
+                                   use_cpu=self.device == "cpu", bf16=self._bf16(),
+                                   gradient_checkpointing=bool(t_cfg.gradient_checkpointing))
         demos = fitting_demonstrations(self.loaded.tokenizer, self.rows.demonstrations,
                                        self.preflight.max_completion_length)
         self.console.print(f"format priming on {len(demos)} of {len(self.rows.demonstrations)} "
@@ -187,7 +192,8 @@ class Run:
         self.rewards = wrap_rewards(self.task.rewards(env.preset, **(env.reward_options or {})))
         settings = self._grpo_settings()
         smoke = SmokeCallback(int(t.smoke_steps))
-        self.step_logger = StepLogger(self._dir(), self.rewards, settings.max_steps, self.console)
+        self.step_logger = StepLogger(self._dir(), self.rewards, settings.max_steps, self.console,
+                                      self.task.contract)
         dataset = train_dataset(self.rows.train, self.loaded.tokenizer,
                                 self.preflight.max_prompt_length)
         trainer = build_trainer(self.loaded.model, self.loaded.tokenizer, self.rewards, dataset,

@@ -36,6 +36,9 @@ _TRL_KEYS = {
 }
 
 
+PLOT_BUDGET = 50  # wait >= 50 x the last redraw's cost before the next one
+
+
 def step_row(step: int, logs: dict, seconds: float, rewards: Sequence[RecordingReward]) -> dict:
     row: dict[str, Any] = {"step": step, "step_seconds": round(seconds, 3)}
     for ours, theirs in _TRL_KEYS.items():
@@ -52,6 +55,21 @@ def step_row(step: int, logs: dict, seconds: float, rewards: Sequence[RecordingR
     return row
 
 
+def format_outcomes(contract: Any, texts: Sequence[str]) -> dict[str, int]:
+    """Outcome classes of this step's completions under the output contract: ``ok`` or the
+    failure kind (for code tasks the sandbox's static verdicts: syntax_error, forbidden, ...)."""
+    counts: dict[str, int] = {}
+    for text in texts:
+        try:
+            parsed = contract.parse(text)
+            kind = "ok" if parsed.ok else str(getattr(parsed, "reason", "unparsed")).split(":")[0]
+        except Exception:  # a contract must not break logging on odd model output
+            kind = "parse_error"
+        kind = kind.strip()[:40] or "unparsed"
+        counts[kind] = counts.get(kind, 0) + 1
+    return counts
+
+
 def _number(value: Any) -> float | None:
     if value is None:
         return None
@@ -66,13 +84,17 @@ class StepLogger(TrainerCallback):
     """Writes ``steps.jsonl``, ``steps.csv``, ``samples.jsonl`` and ``training_curves.png``."""
 
     def __init__(self, run_dir: Path, rewards: Sequence[RecordingReward], total_steps: int,
-                 console: Any = None) -> None:
+                 console: Any = None, contract: Any = None) -> None:
         self.run_dir = run_dir
+        self.contract = contract
         self.rewards = list(rewards)
         self.rows: list[dict] = _read_existing(run_dir / "steps.jsonl")
         self.total = total_steps
         self.console = console
         self._step_start = time.perf_counter()
+        self._last_plot_end = 0.0
+        self._plot_cost = 0.0
+        self._plotted = 0
         self._progress = None
         self._task = None
 
@@ -93,10 +115,12 @@ class StepLogger(TrainerCallback):
             return
         row = step_row(state.global_step, logs, time.perf_counter() - self._step_start,
                        self.rewards)
+        if self.contract is not None and self.rewards:
+            row["format_outcomes"] = format_outcomes(self.contract, self.rewards[0].last_texts)
         self.rows.append(row)
         self._append(row)
         self._append_samples(state.global_step)
-        plot_steps(self.rows, self.run_dir / "training_curves.png")
+        self._maybe_plot()
         if self._progress is not None:
             info = (f"step {row['step']} reward {row['reward'] or 0:.2f}±{row['reward_std'] or 0:.2f}"
                     f" len {row['completion_length_mean'] or 0:.0f} {row['step_seconds']:.1f}s")
@@ -105,7 +129,20 @@ class StepLogger(TrainerCallback):
     def on_train_end(self, args, state, control, **kwargs):  # noqa: ANN001
         self.stop()
 
+    def _maybe_plot(self, force: bool = False) -> None:
+        """Redraw the PNG when the time since the last draw is >= PLOT_BUDGET x its cost, so
+        plotting stays under ~2% of training time (a redraw costs ~0.5-2 s on a busy CPU)."""
+        now = time.perf_counter()
+        due = force or now - self._last_plot_end >= PLOT_BUDGET * self._plot_cost
+        if not self.rows or not due or len(self.rows) == self._plotted:
+            return
+        plot_steps(self.rows, self.run_dir / "training_curves.png")
+        self._plotted = len(self.rows)
+        self._last_plot_end = time.perf_counter()
+        self._plot_cost = self._last_plot_end - now
+
     def stop(self) -> None:
+        self._maybe_plot(force=True)
         if self._progress is not None:
             self._progress.stop()
             self._progress = None

@@ -326,17 +326,17 @@ def _step_flat_serial(boards, actions, rng, counters, flags8, rules, gains, outs
 
 
 # Gymnasium step: every returned array is fresh and written by the kernel (no copies):
-# obs (B, N, N) uint8, rewards (B,) float64, outs (4, B) bool (changed, was_reset,
-# terminated, truncated), masks (B, 4) int8, ints (4, B) int64 (score, max_tile, moves,
-# status).
+# obs (B, N, N) uint8, rewards (B,) float64, outs (5, B) int8 (changed, was_reset,
+# terminated, truncated as 0/1, then status), masks (B, 4) int8, ints (3, B) int64 (score,
+# max_tile, moves).
 
 
 @njit(cache=True, inline="always")
-def _gym_extras(i, top, counters, flags8, ints):
+def _gym_extras(i, top, counters, flags8, outs, ints):
     ints[0, i] = counters[0, i]
     ints[1, i] = (1 << top) if top > 0 else 0
     ints[2, i] = counters[1, i]
-    ints[3, i] = flags8[0, i]
+    outs[4, i] = flags8[0, i]
 
 
 @njit(cache=True)
@@ -350,7 +350,7 @@ def _gym_bits_range(lo, hi, bits, actions, rng, counters, flags8, rules, obs, re
         bits[i] = x
         rewards[i] = gain
         _book(i, what, gain, moved, new_status, max_steps, counters, flags8, outs)
-        _gym_extras(i, bb.max_exp_bits(x, row_max), counters, flags8, ints)
+        _gym_extras(i, bb.max_exp_bits(x, row_max), counters, flags8, outs, ints)
         bb.legal_mask_bits(x, masks[i])
         bb.unpack_words(x, words, 2 * i)
 
@@ -391,7 +391,7 @@ def _gym_flat_range(lo, hi, boards, actions, rng, counters, flags8, rules, obs, 
         top = 0
         for k in range(flat.shape[0]):
             top = max(top, int(flat[k]))
-        _gym_extras(i, top, counters, flags8, ints)
+        _gym_extras(i, top, counters, flags8, outs, ints)
         legal_mask_flat(flat, size, masks[i])
         obs[i] = boards[i]
 
@@ -496,7 +496,9 @@ class BatchedBoards:
     ``boards`` always returns the (B, N, N) uint8 exponents. Batches smaller than
     ``parallel_min_batch`` step on one thread: starting the thread pool costs more than it saves
     there (much more on a loaded machine). ``scores``, ``lengths``, ``status`` and ``pending``
-    are views of two small 2-D arrays (see the kernels' comment).
+    are views of two small 2-D arrays (see the kernels' comment). On a shared machine run with
+    ``OMP_WAIT_POLICY=PASSIVE`` (or ``NUMBA_THREADING_LAYER=workqueue``): numba's default
+    OpenMP pool spin-waits and then two threads run slower than one.
     """
 
     parallel_min_batch = 4096
@@ -607,9 +609,9 @@ class BatchedBoards:
         batch, n = self.num_boards, self.config.size
         obs = np.empty((batch, n, n), np.uint8)
         rewards = np.empty(batch, np.float64)
-        outs = np.empty((4, batch), np.bool_)
+        outs = np.empty((5, batch), np.int8)
         masks = np.empty((batch, 4), np.int8)
-        ints = np.empty((4, batch), np.int64)
+        ints = np.empty((3, batch), np.int64)
         common = (acts, self.rng, self._counters, self._flags8, self._rules, obs, rewards, outs,
                   masks, ints)
         if self.uses_bitboard:
@@ -620,9 +622,10 @@ class BatchedBoards:
             bad = self._run(_gym_flat_serial, _gym_flat_par, self._boards, *common)
         if bad:
             raise ValueError(_BAD_ACTIONS)
-        score, max_tile, moves, status = ints
-        return (obs, rewards, outs[TERMINATED], outs[TRUNCATED], outs[CHANGED], masks, score,
-                max_tile, status.astype(np.int8), moves)
+        score, max_tile, moves = ints
+        flags = outs[:4].view(np.bool_)
+        return (obs, rewards, flags[TERMINATED], flags[TRUNCATED], flags[CHANGED], masks, score,
+                max_tile, outs[4], moves)
 
     def legal_masks(self) -> np.ndarray:
         """(B, 4) bool: which actions change each board (0=W 1=A 2=S 3=D)."""

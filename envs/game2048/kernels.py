@@ -6,9 +6,11 @@ from the per-board stream in :mod:`envs.game2048.rng`. The action map is 0=W up,
 2=S down, 3=D right.
 
 Speed notes: a line (N <= 8 cells, exponents <= 62) is gathered into one uint64, one byte
-per tile, without data-dependent branches; only the merge pass branches, once per tile.
-A move also reports the empty-cell count and the largest tile, so a step spawns with a
-single scan and derives its status without rescanning the board.
+per tile, and slid and merged with a fixed trip count and no data-dependent branch (random
+boards make such branches mispredict about half the time). A move also reports the
+empty-cell count, the largest tile and each line's tile count, so a step finds its spawn
+cell without scanning the board and derives its status without rescanning it. Signed and
+unsigned ints are never mixed: numba would compute with floats.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ ONGOING, SUCCESS, FAILED = 0, 1, 2
 
 _BYTE = np.uint64(0xFF)
 _U0, _U8 = np.uint64(0), np.uint64(8)
+_BYTES_01 = np.uint64(0x0101010101010101)
+_BYTES_80 = np.uint64(0x8080808080808080)
 
 
 @njit(cache=True, inline="always")
@@ -38,12 +42,7 @@ def _line_start_step(size: int, action: int, line: int) -> tuple[int, int]:
 
 @njit(cache=True, inline="always")
 def _slide_line(flat: np.ndarray, start: int, step: int, size: int) -> tuple:
-    """Slide and merge one line toward ``start``: (gain, changed, tiles left, largest tile).
-
-    Branch-free with a fixed trip count: random boards make tile-dependent branches
-    mispredict about half the time. Signed and unsigned ints are never mixed (numba would
-    compare them as floats).
-    """
+    """Slide and merge one line toward ``start``: (gain, changed, tiles left, largest tile)."""
     before = _U0
     tiles = _U0  # the non-empty cells, packed toward byte 0, zeros after them
     count = 0
@@ -75,13 +74,18 @@ def _slide_line(flat: np.ndarray, start: int, step: int, size: int) -> tuple:
     return gain, after != before, count - merges, top
 
 
-@njit(cache=True)
-def move_flat_stats(flat: np.ndarray, size: int, action: int) -> tuple[int, bool, int, int]:
-    """Slide and merge in place: (gain, changed, empty cells after, largest exponent after)."""
+@njit(cache=True, inline="always")
+def _move_lines(flat: np.ndarray, size: int, action: int) -> tuple:
+    """Slide and merge in place: (gain, changed, empty cells, largest exponent, line counts).
+
+    Byte ``line`` of ``line counts`` is the number of tiles left in that line, packed toward
+    the side moved to; :func:`_empty_cell` uses it to find a spawn cell without a scan.
+    """
     gain = 0
     changed = False
     tiles = 0
     top = 0
+    counts = _U0
     for line in range(size):
         start, step = _line_start_step(size, action, line)
         g, c, n, t = _slide_line(flat, start, step, size)
@@ -89,7 +93,46 @@ def move_flat_stats(flat: np.ndarray, size: int, action: int) -> tuple[int, bool
         changed |= c
         tiles += n
         top = max(top, t)
-    return gain, changed, size * size - tiles, top
+        counts |= np.uint64(n) << np.uint64(8 * line)
+    return gain, changed, size * size - tiles, top, counts
+
+
+@njit(cache=True, inline="always")
+def move_flat_stats(flat: np.ndarray, size: int, action: int) -> tuple[int, bool, int, int]:
+    """Slide and merge in place: (gain, changed, empty cells after, largest exponent after)."""
+    gain, changed, empty, top, _ = _move_lines(flat, size, action)
+    return gain, changed, empty, top
+
+
+@njit(cache=True, inline="always")
+def _empty_cell(counts: np.uint64, size: int, action: int, pick: int) -> int:
+    """Flat index of the pick-th empty cell (row-major) right after a move with ``action``.
+
+    After a move every line holds its tiles packed toward the side moved to, so the empty
+    cells follow from the per-line tile counts: no pass over the board.
+    """
+    if action == 1 or action == 3:  # lines are rows: row r has size - n empty cells
+        for r in range(size):
+            n = int((counts >> np.uint64(8 * r)) & _BYTE)
+            if pick < size - n:
+                return r * size + (n + pick if action == 1 else pick)
+            pick -= size - n
+        return -1
+    # Lines are columns; cell (r, c) is empty iff n_c <= r (up) or n_c <= size - 1 - r (down).
+    lanes = ~_U0 if size == 8 else (np.uint64(1) << np.uint64(8 * size)) - np.uint64(1)
+    for r in range(size):
+        limit = r if action == 0 else size - 1 - r
+        # High bit of byte c set iff n_c <= limit (no borrow: n_c <= 8 < 0x80 + limit).
+        high = ((np.uint64(0x80 + limit) * _BYTES_01) - counts) & _BYTES_80 & lanes
+        empty = int(((high >> np.uint64(7)) * _BYTES_01) >> np.uint64(56))
+        if pick < empty:
+            for c in range(size):
+                if int((counts >> np.uint64(8 * c)) & _BYTE) <= limit:
+                    if pick == 0:
+                        return r * size + c
+                    pick -= 1
+        pick -= empty
+    return -1
 
 
 @njit(cache=True)
@@ -213,14 +256,18 @@ def reset_flat(flat: np.ndarray, rng: np.ndarray, i: int, p_four: float) -> None
     _place_spawn(flat, rng, i, p_four, flat.shape[0] - 1)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def step_flat_top(
     flat: np.ndarray, size: int, rng: np.ndarray, i: int, action: int, p_four: float, target_exp: int
 ) -> tuple[int, bool, int, int]:
     """:func:`step_flat` plus the largest exponent after the step (for max-tile infos)."""
-    gain, changed, empty, top = move_flat_stats(flat, size, action)
+    gain, changed, empty, top, counts = _move_lines(flat, size, action)
     if changed and empty > 0:  # a move that changes the board always frees a cell
-        top = max(top, _place_spawn(flat, rng, i, p_four, empty))
+        # Same draws and cell as spawn_flat: index among the empty cells, then 2 or 4.
+        pick = next_below(rng, i, empty)
+        value = 2 if next_unit(rng, i) < p_four else 1
+        flat[_empty_cell(counts, size, action, pick)] = value
+        top = max(top, value)
         empty -= 1
     return gain, changed, _status_from(flat, size, target_exp, empty, top), top
 

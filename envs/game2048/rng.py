@@ -35,7 +35,9 @@ def next_u64(rng: np.ndarray, i: int) -> np.uint64:
 def next_below(rng: np.ndarray, i: int, n: int) -> int:
     """A random int in [0, n) for n < 2**32 (multiply-shift on the high 32 bits)."""
     high = next_u64(rng, i) >> _S32
-    return int((high * np.uint64(n)) >> _S32)
+    # np.int64, not int(): numba's int() keeps uint64, and uint64 mixed with signed ints
+    # turns into float arithmetic.
+    return np.int64((high * np.uint64(n)) >> _S32)
 
 
 @njit(cache=True, inline="always")
