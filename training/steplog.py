@@ -62,12 +62,21 @@ def format_outcomes(contract: Any, texts: Sequence[str]) -> dict[str, int]:
     for text in texts:
         try:
             parsed = contract.parse(text)
-            kind = "ok" if parsed.ok else str(getattr(parsed, "reason", "unparsed")).split(":")[0]
+            kind = "ok" if parsed.ok else _failure_kind(parsed)
         except Exception:  # a contract must not break logging on odd model output
             kind = "parse_error"
         kind = kind.strip()[:40] or "unparsed"
         counts[kind] = counts.get(kind, 0) + 1
     return counts
+
+
+def _failure_kind(parsed: Any) -> str:
+    """A short class for a failed parse: the contract's ``kind`` if it has one, else the
+    reason up to its first colon (the sandbox's static verdicts read "syntax_error: ...")."""
+    kind = getattr(parsed, "kind", None)
+    if kind is not None:
+        return str(getattr(kind, "value", kind))
+    return str(getattr(parsed, "reason", "unparsed")).split(":")[0]
 
 
 def _number(value: Any) -> float | None:
