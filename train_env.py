@@ -49,10 +49,11 @@ def main(cfg: DictConfig) -> None:
 if __name__ == "__main__":
     from pathlib import Path
 
-    from training.cli import group_choice_error, normalize_overrides
+    from training.cli import group_choice_error, normalize_overrides, route_plugin_envs
 
-    sys.argv[1:] = normalize_overrides(sys.argv[1:])
-    problem = group_choice_error(sys.argv[1:], Path(__file__).resolve().parent / "conf")
+    conf_dir = Path(__file__).resolve().parent / "conf"
+    sys.argv[1:] = route_plugin_envs(normalize_overrides(sys.argv[1:]), conf_dir)
+    problem = group_choice_error(sys.argv[1:], conf_dir)
     if problem:
         print(f"error: {problem}", file=sys.stderr)
         sys.exit(2)

@@ -244,7 +244,7 @@ def test_cli_check_exits_nonzero_on_a_broken_plugin(broken_site):
 def test_two_grpo_steps_of_train_env_on_the_example(example_site, tmp_path):
     run_dir = tmp_path / "run"
     small = ["env.train_rows=4", "env.eval_prompts=2", "env.demonstrations=4"]  # CPU-sized
-    done = _run(["train_env.py", "env=task", "env.name=connect_four", "model=smollm2-135m",
+    done = _run(["train_env.py", "env=connect_four", "model=smollm2-135m",
                  "trainer=smoke", "trainer.max_steps=2", *small, f"run.dir={run_dir}"],
                 [example_site], timeout=1400)
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]

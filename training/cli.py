@@ -27,6 +27,28 @@ def normalize_overrides(argv: Sequence[str]) -> list[str]:
     return out
 
 
+def route_plugin_envs(argv: Sequence[str], conf_dir: Path) -> list[str]:
+    """``env=NAME`` for a registered task without its own yaml -> ``env=task env.name=NAME``.
+
+    Only entry-point names are read (nothing is imported), so a broken plug-in still gets its
+    error from the registry, with its name, once the run starts.
+    """
+    from importlib.metadata import entry_points
+
+    from envs.registry import ENTRY_POINT_GROUP
+
+    out: list[str] = []
+    for arg in argv:
+        match = _GROUP_CHOICE.match(arg)
+        choice = match.group(3).strip("'\"") if match else ""
+        if match and match.group(2) == "env" and not (conf_dir / "env" / f"{choice}.yaml").exists():
+            if choice in {ep.name for ep in entry_points(group=ENTRY_POINT_GROUP)}:
+                out += [f"{match.group(1)}env=task", f"env.name='{choice}'"]
+                continue
+        out.append(arg)
+    return out
+
+
 def group_choice_error(argv: Sequence[str], conf_dir: Path) -> str | None:
     """One paragraph naming an unknown group choice and the known ones; None when all exist."""
     for arg in argv:
