@@ -53,6 +53,9 @@ class PlayConfig:
     memory_limit_mb: int = 512
     allowed_imports: frozenset[str] = DEFAULT_ALLOWED_IMPORTS
     extraction: str = "lenient"  # "notebook": the notebook's strict fenced-block rule
+    # Key of the HMAC that turns a game seed into the strategy's `random` seed: fixed, so the
+    # same strategy on the same seeds gives the same numbers in every run; the code never sees it.
+    rng_key: bytes = b"strategy-gym/play/v1"
 
     def __post_init__(self) -> None:
         validate_config(self.size, self.target, self.p_four)
@@ -312,7 +315,7 @@ class StrategyEvaluator:
 
     def _ensure_pool(self) -> SandboxPool:
         if self._pool is None:
-            self._pool = SandboxPool(workers=self.workers, preload=[GAME_RUNNER, PROBE_RUNNER])
+            self._pool = SandboxPool(workers=self.workers, preload=[GAME_RUNNER, PROBE_RUNNER], rng_key=self.config.rng_key)
         return self._pool
 
     def _remember(self, key: tuple, evaluation: StrategyEvaluation) -> None:

@@ -7,6 +7,7 @@ notebook's game). ``make_task(board=..., size=..., target=...)`` picks or overri
 
 from __future__ import annotations
 
+import os
 import random
 from collections import Counter
 from collections.abc import Sequence
@@ -71,8 +72,14 @@ def board_settings(board: str = "small", size: int | None = None, target: int | 
 
 def make_task(board: str = "small", size: int | None = None, target: int | None = None,
               p_four: float = 0.1, prompt_style: str = "notebook", system_prompt: str | None = None,
-              assess_seeds: int = 8, workers: int = 2, name: str = "2048") -> Task:  # fmt: skip
-    """Build the 2048 Task (the ``strategy_gym.tasks`` entry point ``2048``)."""
+              assess_seeds: int = 8, workers: int | None = None, name: str = "2048") -> Task:  # fmt: skip
+    """Build the 2048 Task (the ``strategy_gym.tasks`` entry point ``2048``).
+
+    ``workers`` sandbox processes play the strategies; by default half the machine's cores
+    (at least 2, at most 8), so a 16-core GPU host scores a GRPO batch in parallel while a
+    2-core CPU machine keeps one core for the trainer.
+    """
+    workers = workers or min(8, max(2, (os.cpu_count() or 2) // 2))
     if prompt_style not in PROMPT_STYLES:
         raise ValueError(f"unknown prompt style {prompt_style!r}; known: {', '.join(PROMPT_STYLES)}")
     if assess_seeds < 1:
