@@ -10,18 +10,40 @@ module defines ``sandbox_warmup()``, the worker calls it once after the import, 
 costs (numba kernels) are paid before the per-call fork instead of in every child.
 
 Layers, outermost first: ``extract`` (find the code), ``static_checks`` (syntax, allowlisted
-imports, forbidden names, RestrictedPython policy), ``pool`` (parent: dispatch, backstop
-deadline, output size), ``worker`` (per-process: compile cache, pre-forked children,
-wall-clock kill), ``child`` + ``limits`` + ``restricted`` (per call: privilege drop, rlimits,
-network namespace, guarded namespace).
+imports, forbidden names, RestrictedPython policy), ``pool`` + ``link`` (parent: dispatch,
+compile cache, jobs straight to pre-forked children, wall-clock kill, output size),
+``worker`` (fork server: runners, compiling, one locked-down child at a time, exit statuses),
+``child`` + ``limits`` + ``restricted`` (per call: privilege drop, rlimits, network
+namespace, guarded namespace).
 """
 
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from sandbox.errors import InvalidAction
-from sandbox.extract import Extraction, extract_function
 from sandbox.outcome import Outcome, SandboxResult
 from sandbox.policy import DEFAULT_ALLOWED_IMPORTS, Job, SandboxPolicy
-from sandbox.pool import SandboxPool
 from sandbox.static_checks import check_source
+
+if TYPE_CHECKING:
+    from sandbox.extract import Extraction, extract_function
+    from sandbox.pool import SandboxPool
+
+# Imported on first use: the worker imports this package too, and the pool's modules would
+# bring ``threading`` along, whose fork hook costs every jailed child ~170 page faults.
+_LAZY = {"SandboxPool": "sandbox.pool", "Extraction": "sandbox.extract",
+         "extract_function": "sandbox.extract"}  # fmt: skip
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _LAZY:
+        raise AttributeError(f"module 'sandbox' has no attribute {name!r}")
+    value = getattr(importlib.import_module(_LAZY[name]), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "DEFAULT_ALLOWED_IMPORTS",

@@ -15,12 +15,14 @@ import os
 import pwd
 import resource
 import signal
+from collections.abc import Callable
 
 CLONE_NEWNET = 0x40000000
 PR_SET_PDEATHSIG = 1
 PR_SET_DUMPABLE = 4
 PR_SET_NO_NEW_PRIVS = 38
 MAX_OPEN_FILES = 16
+_PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
 
 
 @functools.cache
@@ -31,15 +33,45 @@ def _libc() -> ctypes.CDLL | None:
         return None
 
 
-def _prctl(option: int, value: int) -> bool:
+@functools.cache
+def _prctl_function() -> Callable[..., int] | None:
     libc = _libc()
-    return libc is not None and libc.prctl(option, value, 0, 0, 0) == 0
+    return None if libc is None else libc.prctl
+
+
+def _prctl(option: int, value: int) -> bool:
+    prctl = _prctl_function()
+    return prctl is not None and prctl(option, value, 0, 0, 0) == 0
+
+
+def resolve_before_fork() -> None:
+    """Look up the libc functions children call, once in the worker: resolving them in every
+    child costs it a few hundred microseconds of copy-on-write faults."""
+    _prctl_function()
 
 
 def enter_network_namespace() -> bool:
     """Move this process into a fresh network namespace (only loopback, down). Root only."""
     libc = _libc()
     return libc is not None and libc.unshare(CLONE_NEWNET) == 0
+
+
+def run_in_background() -> bool:
+    """SCHED_BATCH for this process and the children it forks: a fair share of the CPU, but
+    never preempting the pool or a child running a call when it wakes up."""
+    try:
+        os.sched_setscheduler(0, os.SCHED_BATCH, os.sched_param(0))
+    except (AttributeError, OSError):
+        return False
+    return True
+
+
+def run_in_foreground(pid: int) -> None:
+    """Normal scheduling for a child that is about to run a call (best effort)."""
+    try:
+        os.sched_setscheduler(pid, os.SCHED_OTHER, os.sched_param(0))
+    except (AttributeError, OSError):
+        pass
 
 
 def unprivileged_ids() -> tuple[int, int]:
@@ -51,10 +83,15 @@ def unprivileged_ids() -> tuple[int, int]:
 
 
 def address_space_bytes() -> int:
-    """This process's current virtual size (first field of /proc/self/statm, in pages)."""
-    with open("/proc/self/statm") as statm:
-        pages = int(statm.read().split()[0])
-    return pages * os.sysconf("SC_PAGE_SIZE")
+    """This process's current virtual size (first field of /proc/self/statm, in pages).
+
+    Plain descriptor calls, no file object: the worker reads this before every fork."""
+    fd = os.open("/proc/self/statm", os.O_RDONLY)
+    try:
+        pages = int(os.read(fd, 256).split()[0])
+    finally:
+        os.close(fd)
+    return pages * _PAGE_SIZE
 
 
 def die_with_parent(parent_pid: int) -> None:

@@ -1,9 +1,11 @@
-"""SandboxPool: pre-started worker processes, one job per worker at a time, results in order.
+"""SandboxPool: pre-started workers that fork jailed children; one bundle per worker at a time.
 
-The parent never runs model code. It checks source statically (cached), sends JSON jobs to
-idle workers, reads JSON results, enforces ``max_output_bytes`` and a backstop deadline
-(the worker enforces the precise one on its child), and replaces any worker that dies or
-stops answering.
+The parent never runs model code. It checks source statically (cached), has a worker load the
+runner and compile the code (cached), writes each bundle of JSON jobs straight to a child the
+worker forked beforehand, reads the child's JSON results, enforces ``max_output_bytes`` and the
+wall-clock deadline (SIGKILL through a pidfd), asks the worker for the exit status of a child
+that failed, and replaces any worker that dies or stops answering. It only ever decodes JSON;
+the compiled code is opaque bytes from the worker to the child.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import os
 import selectors
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -28,8 +31,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sandbox import protocol
+from sandbox import limits, protocol
 from sandbox.child import ENVELOPE_BYTES
+from sandbox.link import Running, Spare, WorkerGone, WorkerLink, shutdown
 from sandbox.outcome import Outcome, SandboxResult
 from sandbox.policy import Job, SandboxPolicy, parse_runner
 from sandbox.static_checks import check_source
@@ -38,54 +42,17 @@ _BOOT = (
     "import json, sys; config = json.loads(sys.argv[1]); sys.path[:] = config['sys_path']; "
     "from sandbox.worker import main; main(sys.argv)"
 )
-BACKSTOP_GRACE_S = 2.0  # the worker answers at the limit; this only catches a stuck worker
+BACKSTOP_GRACE_S = 2.0  # how long past a job's limit a worker may take to compile or answer
 CHECK_CACHE_SIZE = 1024
+COMPILE_CACHE_SIZE = 256
 MAX_BUNDLE = 16  # jobs of the same code run by one child, one after another
 MAX_START_FAILURES = 3
+# What a selector key's data says the descriptor is.
+_OUTPUT, _SPARES, _CHILD = "output", "spares", "child"
 
 
-@dataclass(eq=False)
-class _Handle:
-    proc: subprocess.Popen
-    frames: protocol.FrameBuffer = field(default_factory=protocol.FrameBuffer)
-    ready: bool = False
-    indices: deque[int] = field(default_factory=deque)  # jobs sent, results not yet back
-    sent_at: float = 0.0
-    deadline: float = float("inf")
-    header: dict | None = None
-
-    @property
-    def out_fd(self) -> int:
-        return self.proc.stdout.fileno()
-
-    @property
-    def busy(self) -> bool:
-        return bool(self.indices)
-
-
-def _kill_group(proc: subprocess.Popen) -> None:
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
-    proc.wait()
-
-
-def _shutdown(procs: dict[int, subprocess.Popen], cwd: str) -> None:
-    """Close every worker (EOF first, SIGKILL to the group if it lingers) and the temp dir."""
-    for proc in list(procs.values()):
-        for stream in (proc.stdin, proc.stdout):
-            try:
-                stream.close()
-            except OSError:
-                pass
-    for proc in list(procs.values()):
-        try:
-            proc.wait(timeout=2.0)
-        except subprocess.TimeoutExpired:
-            pass
-        _kill_group(proc)
-    procs.clear()
+def _shutdown(links: list[WorkerLink], cwd: str) -> None:
+    shutdown(links)
     shutil.rmtree(cwd, ignore_errors=True)
 
 
@@ -108,10 +75,10 @@ def _python_random_seed(rng_seed: int | None, key: bytes) -> int | None:
     return int.from_bytes(digest, "big")
 
 
-def _job_dict(job: Job, rng_key: bytes) -> dict[str, Any]:
+def _job_json(job: Job, rng_key: bytes) -> bytes:
+    """What the child gets for one job, as JSON (the code travels separately, compiled)."""
     policy = job.policy
     request = {
-        "code": job.code,
         "entry": policy.entry_point,
         "imports": sorted(policy.allowed_imports),
         "runner": job.runner,
@@ -122,10 +89,13 @@ def _job_dict(job: Job, rng_key: bytes) -> dict[str, Any]:
         "rng_seed": _python_random_seed(job.rng_seed, rng_key),
     }
     try:
-        json.dumps(job.payload, allow_nan=False)
-    except (TypeError, ValueError) as exc:
-        raise TypeError(f"Job.payload must be plain JSON data: {exc}") from None
-    return request
+        return json.dumps(request, allow_nan=False).encode()  # one encoding checks the payload
+    except (TypeError, ValueError):
+        try:
+            json.dumps(job.payload, allow_nan=False)
+        except (TypeError, ValueError) as exc:
+            raise TypeError(f"Job.payload must be plain JSON data: {exc}") from None
+        return json.dumps(request).encode()  # an infinite limit, say: as before
 
 
 def _bundles(indices: list[int], jobs: Sequence[Job], workers: int) -> list[list[int]]:
@@ -147,19 +117,21 @@ class _Batch:
     """The state of one run_batch call."""
 
     jobs: list[Job]
-    requests: dict[int, dict[str, Any]]
+    requests: dict[int, bytes]  # each job as JSON
     results: dict[int, SandboxResult] = field(default_factory=dict)
     queue: deque[list[int]] = field(default_factory=deque)
     retried: set[int] = field(default_factory=set)
 
-    def frame(self, bundle: list[int]) -> bytes:
-        return protocol.encode_json({"jobs": [self.requests[i] for i in bundle]})
+    def frames(self, bundle: list[int], code: bytes) -> bytes:
+        jobs = b'{"jobs": [' + b", ".join(self.requests[i] for i in bundle) + b"]}"
+        return protocol.encode_frame(jobs) + protocol.encode_frame(code)
+
+    def fail(self, bundle: list[int], outcome: Outcome, message: str, timings: dict) -> None:
+        for index in bundle:
+            self.results[index] = SandboxResult(outcome, message, None, dict(timings))
 
 
-def _result_from(header: dict, body: bytes, policy: SandboxPolicy, timings: dict) -> SandboxResult:
-    timings = {**header.get("timings", {}), **timings}
-    if "outcome" in header:
-        return SandboxResult(Outcome(header["outcome"]), header.get("message", ""), None, timings)
+def _result_from(body: bytes, policy: SandboxPolicy, timings: dict) -> SandboxResult:
     if len(body) > policy.max_output_bytes + ENVELOPE_BYTES:
         message = f"result of {len(body)} bytes exceeds {policy.max_output_bytes}"
         return SandboxResult(Outcome.OUTPUT_TOO_LARGE, message, None, timings)
@@ -168,9 +140,21 @@ def _result_from(header: dict, body: bytes, policy: SandboxPolicy, timings: dict
         outcome = Outcome(data["outcome"])
         message = str(data.get("message", ""))[:1000]
     except (ValueError, KeyError, TypeError, RecursionError):
-        return SandboxResult(Outcome.CRASHED, "malformed result from the worker", None, timings)
+        return SandboxResult(Outcome.CRASHED, "malformed result from the sandbox", None, timings)
     value = data.get("value") if outcome is Outcome.OK else None
     return SandboxResult(outcome, message, value, timings)
+
+
+def _failure(status: int | None) -> tuple[Outcome, str]:
+    """What a child that stopped before answering died of, from its wait status."""
+    if status is None:
+        return Outcome.CRASHED, "the child vanished"
+    if os.WIFSIGNALED(status):
+        sig = os.WTERMSIG(status)
+        if sig == signal.SIGXCPU:
+            return Outcome.TIMEOUT, "CPU time limit exceeded"
+        return Outcome.CRASHED, f"killed by {signal.Signals(sig).name}"
+    return Outcome.CRASHED, f"exited with status {os.WEXITSTATUS(status)}"
 
 
 class SandboxPool:
@@ -203,12 +187,12 @@ class SandboxPool:
         self._checks: OrderedDict[tuple[bytes | str | None, SandboxPolicy], SandboxResult] = (
             OrderedDict()
         )
+        self._compiled: OrderedDict[str, tuple[bytes, str]] = OrderedDict()
         self._cwd = tempfile.mkdtemp(prefix="sandbox-cwd-")
         os.chmod(self._cwd, 0o555)  # empty and not writable by the unprivileged child
-        self._procs: dict[int, subprocess.Popen] = {}
-        self._finalizer = weakref.finalize(self, _shutdown, self._procs, self._cwd)
+        self._links: list[WorkerLink] = []
+        self._finalizer = weakref.finalize(self, _shutdown, self._links, self._cwd)
         self._selector = selectors.DefaultSelector()
-        self._handles: list[_Handle] = []
         self._protections: dict[str, Any] = {}
         self._start_failures = 0
         self._closed = False
@@ -232,7 +216,6 @@ class SandboxPool:
         """Stop all workers and remove the pool's temp dir. Safe to call twice."""
         self._closed = True
         self._selector.close()
-        self._handles.clear()
         self._finalizer()
 
     def protections(self) -> dict[str, Any]:
@@ -240,35 +223,46 @@ class SandboxPool:
         return {**self._protections, "workers": self._size}
 
     def worker_pids(self) -> list[int]:
-        return [h.proc.pid for h in self._handles]
+        return [link.pid for link in self._links]
 
-    def _spawn(self) -> _Handle:
+    def _spawn(self) -> WorkerLink:
+        pool_end, worker_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         config = {
             "sys_path": [os.path.abspath(p) if p else os.getcwd() for p in sys.path],
             "cwd": self._cwd,
             "preload": self._runners,
             "allowed": sorted(SandboxPolicy().allowed_imports),
+            "spares_fd": worker_end.fileno(),
         }
-        proc = subprocess.Popen(
-            [sys.executable, "-E", "-s", "-c", _BOOT, json.dumps(config)],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, cwd=self._cwd,
-            env=_worker_environment(self._cwd), start_new_session=True, close_fds=True,
-        )  # fmt: skip
-        self._procs[proc.pid] = proc
-        handle = _Handle(proc)
-        self._handles.append(handle)
-        self._selector.register(handle.out_fd, selectors.EVENT_READ, handle)
-        return handle
+        try:
+            proc = subprocess.Popen(
+                [sys.executable, "-E", "-s", "-c", _BOOT, json.dumps(config)],
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, cwd=self._cwd,
+                env=_worker_environment(self._cwd), start_new_session=True, close_fds=True,
+                pass_fds=(worker_end.fileno(),),
+            )  # fmt: skip
+        except BaseException:
+            pool_end.close()
+            raise
+        finally:
+            worker_end.close()
+        link = WorkerLink(proc, pool_end)
+        self._links.append(link)
+        self._selector.register(link.out_fd, selectors.EVENT_READ, (_OUTPUT, link))
+        self._selector.register(pool_end.fileno(), selectors.EVENT_READ, (_SPARES, link))
+        return link
 
-    def _retire(self, handle: _Handle) -> None:
+    def _retire(self, link: WorkerLink) -> None:
         """Kill a worker (its whole session, children included) and start a replacement."""
-        self._selector.unregister(handle.out_fd)
-        self._handles.remove(handle)
-        _kill_group(handle.proc)
-        for stream in (handle.proc.stdin, handle.proc.stdout):
-            stream.close()
-        self._procs.pop(handle.proc.pid, None)
-        if not handle.ready:
+        self._selector.unregister(link.out_fd)
+        self._selector.unregister(link.sock.fileno())
+        if link.running is not None:
+            self._selector.unregister(link.running.spare.result_fd)
+        self._links.remove(link)
+        link.close_children()
+        link.kill()
+        link.close_streams()
+        if not link.ready:
             self._start_failures += 1
             if self._start_failures > MAX_START_FAILURES:
                 raise RuntimeError("sandbox workers keep dying at start; see stderr above")
@@ -276,7 +270,7 @@ class SandboxPool:
 
     def _wait_until_ready(self) -> None:
         deadline = time.monotonic() + self._start_timeout_s
-        while not all(h.ready for h in self._handles):
+        while not all(link.ready for link in self._links):
             if time.monotonic() > deadline:
                 raise RuntimeError(f"sandbox workers not ready after {self._start_timeout_s} s")
             self._pump(deadline)
@@ -329,14 +323,17 @@ class SandboxPool:
             self._validate_runner(job.runner)
             verdicts.append(self.check(job.code, job.policy))
         runnable = [i for i, verdict in enumerate(verdicts) if verdict.ok]
-        batch = _Batch(jobs, {i: _job_dict(jobs[i], self._rng_key) for i in runnable})
+        batch = _Batch(jobs, {i: _job_json(jobs[i], self._rng_key) for i in runnable})
         batch.queue.extend(_bundles(runnable, jobs, self._size))
         self._batch = batch
         try:
-            while batch.queue or any(h.busy for h in self._handles):
+            while batch.queue or any(link.running for link in self._links):
                 self._dispatch(batch)
                 self._pump(self._next_deadline())
                 self._enforce_deadlines(batch)
+        except BaseException:
+            self._abandon_running()  # e.g. KeyboardInterrupt: no stale child for the next batch
+            raise
         finally:
             self._batch = None
         return [
@@ -345,94 +342,269 @@ class SandboxPool:
         ]
 
     def _dispatch(self, batch: _Batch) -> None:
-        for handle in list(self._handles):
-            if not batch.queue:
-                return
-            if not handle.ready or handle.busy:
-                continue
-            bundle = batch.queue.popleft()
-            handle.indices.extend(bundle)
-            self._arm(handle, batch.jobs[bundle[0]].policy)
-            try:
-                protocol.write_all(handle.proc.stdin.fileno(), batch.frame(bundle))
-            except OSError:
-                self._worker_died(handle)  # died while idle: its jobs go back to the queue
+        # Longest-idle worker first: its next child has had the most time to be forked and
+        # locked down, so back-to-back calls rarely wait for one.
+        for link in sorted(self._links, key=lambda lk: lk.last_used):
+            while batch.queue and link in self._links and link.ready and link.running is None:
+                bundle = batch.queue[0]
+                started = time.perf_counter()
+                code = self._prepare(link, batch, bundle)
+                if code is None:
+                    continue  # the bundle got its results, or the worker was replaced
+                spare = self._spare_for(link, batch.jobs[bundle[0]])
+                if spare is None:
+                    break  # one is on its way; the pump picks it up
+                batch.queue.popleft()
+                self._launch(link, spare, batch, bundle, code, time.perf_counter() - started)
 
-    @staticmethod
-    def _arm(handle: _Handle, policy: SandboxPolicy) -> None:
-        handle.sent_at = time.perf_counter()
-        handle.deadline = time.monotonic() + policy.time_limit_s + BACKSTOP_GRACE_S
+    def _prepare(self, link: WorkerLink, batch: _Batch, bundle: list[int]) -> bytes | None:
+        """Have ``link`` load the bundle's runner, and compile its code (cached); None when
+        the bundle is answered already (it cannot run) or the worker had to be replaced."""
+        job = batch.jobs[bundle[0]]
+        started = time.perf_counter()
+        try:
+            error = self._load(link, job)
+            if error is not None:
+                message = f"runner failed to load: {error}"
+                self._answer(batch, bundle, Outcome.CRASHED, message, started)
+                return None
+            code, error = self._compile(link, job)
+        except WorkerGone as gone:
+            self._lost(link, batch, gone)
+            return None
+        if error:
+            self._answer(batch, bundle, Outcome.FORBIDDEN, error, started)
+            return None
+        return code
 
+    def _answer(self, batch: _Batch, bundle: list[int], outcome: Outcome, message: str,
+                started: float) -> None:  # fmt: skip
+        batch.queue.popleft()
+        elapsed = time.perf_counter() - started
+        batch.fail(bundle, outcome, message, {"compile_s": elapsed, "total_s": elapsed})
+
+    def _load(self, link: WorkerLink, job: Job) -> str | None:
+        """Make sure the worker has the runner and module proxies; returns a load error."""
+        key = (job.runner, job.policy.allowed_imports)
+        if key not in link.loaded:
+            request = {"op": "load", "runner": job.runner, "imports": sorted(key[1])}
+            (frame,) = link.request(request, self._start_timeout_s)
+            reply = json.loads(frame)
+            if reply["error"] is not None:
+                return reply["error"]
+            link.loaded[key] = reply["version"]
+        return None
+
+    def _compile(self, link: WorkerLink, job: Job) -> tuple[bytes, str]:
+        cached = self._compiled.get(job.code)
+        if cached is not None:
+            self._compiled.move_to_end(job.code)
+            return cached
+        timeout = job.policy.time_limit_s + BACKSTOP_GRACE_S
+        header, body = link.request({"op": "compile", "code": job.code}, timeout, frames=2)
+        cached = body, json.loads(header)["error"] or ""
+        self._compiled[job.code] = cached
+        if len(self._compiled) > COMPILE_CACHE_SIZE:
+            self._compiled.popitem(last=False)
+        return cached
+
+    def _spare_for(self, link: WorkerLink, job: Job) -> Spare | None:
+        """The link's waiting child if it has what ``job`` needs; else ask for one (None)."""
+        needed = link.loaded[(job.runner, job.policy.allowed_imports)]
+        spare = link.spare
+        if spare is not None and spare.version < needed:
+            link.spare = None
+            link.discard(spare)  # forked before the runner was loaded
+        if link.spare is None:
+            if link.requested_at is None:
+                self._ask_for_spare(link)
+            return None
+        link.spare = None
+        return spare
+
+    def _ask_for_spare(self, link: WorkerLink, done_pid: int | None = None) -> None:
+        try:
+            link.ask_for_spare(done_pid)
+        except WorkerGone:
+            self._worker_died(link)
+
+    def _launch(self, link: WorkerLink, spare: Spare, batch: _Batch, bundle: list[int],
+                code: bytes, prepare_s: float) -> None:  # fmt: skip
+        policy = batch.jobs[bundle[0]].policy
+        frames = protocol.FrameBuffer(max_frame=policy.max_output_bytes + ENVELOPE_BYTES)
+        running = Running(spare, deque(bundle), frames, prepare_s)
+        link.running, link.last_used = running, time.monotonic()
+        self._selector.register(spare.result_fd, selectors.EVENT_READ, (_CHILD, link))
+        limits.run_in_foreground(spare.pid)  # it ran its setup in the background
+        running.arm(policy.time_limit_s)
+        try:
+            protocol.write_all(spare.job_fd, batch.frames(bundle, code))
+        except OSError:
+            pass  # the child died before reading; the EOF on its result pipe reports it
+
+    # events ------------------------------------------------------------------------------
     def _next_deadline(self) -> float:
-        busy = [h.deadline for h in self._handles if h.busy]
+        busy = [link.running.deadline for link in self._links if link.running is not None]
         return min(busy) if busy else time.monotonic() + self._start_timeout_s
 
     def _pump(self, deadline: float) -> None:
-        """Wait for worker output until ``deadline`` and handle whatever arrives."""
+        """Wait for worker or child output until ``deadline`` and handle whatever arrives."""
         timeout = max(0.0, deadline - time.monotonic())
         for key, _ in self._selector.select(timeout):
-            handle: _Handle = key.data
-            if handle not in self._handles:
+            kind, link = key.data
+            if link not in self._links:
                 continue  # retired earlier in this round
-            chunk = os.read(handle.out_fd, 1 << 20)
-            if not chunk:
-                self._worker_died(handle)
-                continue
-            for frame in handle.frames.feed(chunk):
-                self._on_frame(handle, frame)
+            if kind == _CHILD:
+                running = link.running
+                if running is not None and running.spare.result_fd == key.fd:
+                    self._on_child_output(link, running)
+            elif kind == _SPARES:
+                try:
+                    link.receive_spare()
+                except WorkerGone:
+                    self._worker_died(link)
+            else:
+                self._on_worker_output(link)
 
-    def _on_frame(self, handle: _Handle, frame: bytes) -> None:
-        if not handle.ready:
+    def _on_worker_output(self, link: WorkerLink) -> None:
+        """The hello at start; anything later is a protocol error, EOF a death."""
+        try:
+            link.read_output()
+        except WorkerGone:
+            self._worker_died(link)
+            return
+        while link.replies:
+            frame = link.replies.popleft()
+            if link.ready:
+                self._worker_died(link)  # a reply nobody asked for: start afresh
+                return
             hello = json.loads(frame)
-            handle.ready = True
+            link.ready = True
             self._start_failures = 0
             self._protections = self._protections or hello["protections"]
-            return
-        if handle.header is None:
-            handle.header = json.loads(frame)
-            return
-        header, handle.header = handle.header, None
-        batch = self._batch
-        if batch is None or not handle.indices:
-            return
-        index = handle.indices.popleft()
-        total = {"total_s": time.perf_counter() - handle.sent_at}
-        batch.results[index] = _result_from(header, frame, batch.jobs[index].policy, total)
-        if handle.indices:
-            self._arm(handle, batch.jobs[handle.indices[0]].policy)
-        else:
-            handle.deadline = float("inf")
+            self._ask_for_spare(link)
 
-    def _worker_died(self, handle: _Handle) -> None:
+    def _on_child_output(self, link: WorkerLink, running: Running) -> None:
+        try:
+            chunk = os.read(running.spare.result_fd, protocol.READ_SIZE)
+        except OSError:
+            chunk = b""
+        if not chunk:
+            self._on_child_exit(link, running)
+            return
+        batch = self._batch
+        try:
+            frames = running.frames.feed(chunk)
+        except ValueError:
+            self._child_failed(link, Outcome.OUTPUT_TOO_LARGE, "the child wrote too much")
+            return
+        for frame in frames:
+            if not running.indices:
+                break  # more results than jobs: the rest is ignored
+            index = running.indices.popleft()
+            policy = batch.jobs[index].policy
+            batch.results[index] = _result_from(frame, policy, running.timings())
+            if running.indices:
+                running.arm(batch.jobs[running.indices[0]].policy.time_limit_s)
+        if not running.indices:
+            self._child_done(link)
+
+    def _on_child_exit(self, link: WorkerLink, running: Running) -> None:
+        """EOF from a child: fine once every job is answered, otherwise a failure."""
+        if not running.indices:
+            self._child_done(link)
+            return
+        running.spare.kill()
+        try:
+            (frame,) = link.request({"op": "wait", "pid": running.spare.pid}, BACKSTOP_GRACE_S)
+        except WorkerGone:
+            self._worker_died(link)  # its children die with it: retried elsewhere
+            return
+        outcome, message = _failure(json.loads(frame)["status"])
+        self._child_failed(link, outcome, message, reaped=True)
+
+    def _child_failed(self, link: WorkerLink, outcome: Outcome, message: str,
+                      reaped: bool = False) -> None:  # fmt: skip
+        """The job the child was on gets ``outcome``; the rest of its bundle is requeued."""
+        running, batch = link.running, self._batch
+        index = running.indices.popleft()
+        batch.results[index] = SandboxResult(outcome, message, None, running.timings())
+        if running.indices:
+            batch.queue.appendleft(list(running.indices))
+            running.indices.clear()
+        self._child_done(link, reaped)
+
+    def _child_done(self, link: WorkerLink, reaped: bool = False) -> None:
+        """Close the pool's ends of a child, make sure it is gone, and ask for the next one
+        now that the call has been answered (forking earlier would compete with it)."""
+        spare = link.running.spare
+        link.running = None
+        self._selector.unregister(spare.result_fd)
+        spare.kill()
+        spare.close()
+        done_pid = None if reaped else spare.pid
+        if link.spare is None and link.requested_at is None:
+            self._ask_for_spare(link, done_pid)
+        elif done_pid is not None:
+            link.discard(spare)  # only to have the worker reap it
+
+    def _abandon_running(self) -> None:
+        for link in list(self._links):
+            if link.running is not None:
+                link.running.indices.clear()
+                try:
+                    self._child_done(link)
+                except Exception:  # already unwinding; the next batch replaces what broke
+                    pass
+
+    def _worker_died(self, link: WorkerLink) -> None:
         """A jailed child cannot kill its worker, so this is outside interference: each job
         in flight is retried once on another worker, then reported as crashed."""
-        batch = self._batch
-        retry = []
-        for index in handle.indices:
-            if batch is None:
-                break
-            if index in batch.retried:
-                total = {"total_s": time.perf_counter() - handle.sent_at}
-                message = "sandbox worker died"
-                batch.results[index] = SandboxResult(Outcome.CRASHED, message, None, total)
-            else:
-                batch.retried.add(index)
-                retry.append(index)
+        if link not in self._links:
+            return
+        batch, running = self._batch, link.running
+        if running is not None and batch is not None:
+            retry = []
+            for index in running.indices:
+                if index in batch.retried:
+                    message = "sandbox worker died"
+                    batch.results[index] = SandboxResult(
+                        Outcome.CRASHED, message, None, running.timings()
+                    )
+                else:
+                    batch.retried.add(index)
+                    retry.append(index)
+            if retry:
+                batch.queue.appendleft(retry)
+            running.indices.clear()
+        self._retire(link)
+
+    def _lost(self, link: WorkerLink, batch: _Batch, gone: WorkerGone) -> None:
+        """The worker died or hung while preparing the bundle at the head of the queue."""
+        bundle = batch.queue.popleft()
+        if gone.stuck:
+            limit = batch.jobs[bundle[0]].policy.time_limit_s
+            message = f"worker unresponsive past {limit} s; replaced"
+            batch.fail(bundle[:1], Outcome.TIMEOUT, message, {})
+            if bundle[1:]:
+                batch.queue.appendleft(bundle[1:])
+            self._retire(link)
+            return
+        retry = [i for i in bundle if i not in batch.retried]
+        batch.fail([i for i in bundle if i in batch.retried], Outcome.CRASHED,
+                   "sandbox worker died", {})  # fmt: skip
+        batch.retried.update(retry)
         if retry:
             batch.queue.appendleft(retry)
-        handle.indices.clear()
-        self._retire(handle)
+        self._retire(link)
 
     def _enforce_deadlines(self, batch: _Batch) -> None:
         now = time.monotonic()
-        for handle in list(self._handles):
-            if handle.busy and now >= handle.deadline:
-                index = handle.indices.popleft()
-                limit = batch.jobs[index].policy.time_limit_s
-                elapsed = {"total_s": time.perf_counter() - handle.sent_at}
-                message = f"worker unresponsive past {limit} s; replaced"
-                batch.results[index] = SandboxResult(Outcome.TIMEOUT, message, None, elapsed)
-                if handle.indices:
-                    batch.queue.appendleft(list(handle.indices))
-                handle.indices.clear()
-                self._retire(handle)
+        for link in list(self._links):
+            running = link.running
+            if running is not None and now >= running.deadline:
+                running.spare.kill()
+                limit = batch.jobs[running.indices[0]].policy.time_limit_s
+                self._child_failed(link, Outcome.TIMEOUT, f"exceeded {limit} s")
+            elif link.requested_at is not None and now > link.requested_at + self._start_timeout_s:
+                self._retire(link)  # asked for a child long ago and never got one

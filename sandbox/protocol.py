@@ -13,6 +13,16 @@ from typing import Any
 
 _HEADER = struct.Struct(">I")
 MAX_FRAME = 1 << 30
+# Bytes per read from a pipe: a pipe holds 64 KiB, and a larger buffer would come from mmap
+# (map, shrink, unmap and fresh pages on every read).
+READ_SIZE = 1 << 16
+# On the worker's Unix socket, in plain structs (the worker sends one right after each fork,
+# when every page it writes costs a copy): the pool asks for the next child, naming the
+# previous one for the worker to reap (0: none); the worker hands over a child as its pid and
+# the worker's version, with its job pipe, its result pipe and a pidfd attached.
+SPARE_REQUEST = struct.Struct("<i")
+SPARE_HANDOVER = struct.Struct("<ii")
+HANDOVER_FDS = struct.Struct("<3i")
 
 
 def encode_frame(data: bytes) -> bytes:

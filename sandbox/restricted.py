@@ -8,6 +8,7 @@ process limits (sandbox/limits.py) the second.
 from __future__ import annotations
 
 import builtins
+import functools
 import importlib
 import operator
 import types
@@ -133,20 +134,25 @@ class CappedPrint:
         return "".join(self.parts)
 
 
+class _PrintCollector:
+    """What ``_print_(_getattr_)`` returns: one per scope that prints, all writing to one sink.
+
+    A module-level class bound with ``partial``: no class is created per call (creating one
+    is slow, and in a freshly forked child it touches many copy-on-write pages)."""
+
+    def __init__(self, sink: CappedPrint, _getattr: Any = None) -> None:
+        self._sink = sink
+
+    def _call_print(self, *objects: Any, sep: str = " ", end: str = "\n", **_: Any) -> None:
+        self._sink.write(sep.join(str(o) for o in objects) + end)
+
+    def __call__(self) -> str:
+        return self._sink.text()
+
+
 def make_print_factory(sink: CappedPrint) -> Callable[..., Any]:
     """RestrictedPython calls ``_print_(_getattr_)`` once per scope that prints."""
-
-    class _Printer:
-        def __init__(self, _getattr: Any = None) -> None:
-            pass
-
-        def _call_print(self, *objects: Any, sep: str = " ", end: str = "\n", **_: Any) -> None:
-            sink.write(sep.join(str(o) for o in objects) + end)
-
-        def __call__(self) -> str:
-            return sink.text()
-
-    return _Printer
+    return functools.partial(_PrintCollector, sink)
 
 
 def make_builtins(proxies: dict[str, types.SimpleNamespace]) -> dict[str, Any]:
@@ -159,12 +165,25 @@ def make_builtins(proxies: dict[str, types.SimpleNamespace]) -> dict[str, Any]:
     return table
 
 
+# Builtins tables by the identity of their proxies dict (kept alive here, so ids stay unique).
+# The worker fills this before forking; a child then copies a table instead of building one.
+_BUILTINS: dict[int, tuple[dict[str, types.SimpleNamespace], dict[str, Any]]] = {}
+
+
+def builtins_for(proxies: dict[str, types.SimpleNamespace]) -> dict[str, Any]:
+    """A fresh copy of the builtins table for ``proxies`` (built once per proxies dict)."""
+    entry = _BUILTINS.get(id(proxies))
+    if entry is None or entry[0] is not proxies:
+        entry = _BUILTINS[id(proxies)] = (proxies, make_builtins(proxies))
+    return entry[1].copy()
+
+
 def restricted_globals(
     proxies: dict[str, types.SimpleNamespace], printer: CappedPrint
 ) -> dict[str, Any]:
     """A fresh global namespace for one run of model code."""
     return {
-        "__builtins__": make_builtins(proxies),
+        "__builtins__": builtins_for(proxies),
         "__name__": "strategy",
         "_getattr_": guarded_getattr,
         "_getitem_": operator.getitem,

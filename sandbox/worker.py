@@ -1,9 +1,14 @@
-"""The worker process: a trusted, long-lived parent of one jailed child per call.
+"""The worker process: a trusted, long-lived fork server for jailed children.
 
 Started by the pool with a scrubbed environment in its own session. It imports runners (as
-root, before any limits), compiles code (cached), keeps one pre-forked spare child, hands it
-each job, enforces the wall-clock deadline on it with SIGKILL and answers the pool with a
-frame pair (header, body). Only JSON goes to the pool; only the worker writes marshal data.
+root, before any limits), compiles code for the pool and, on request, forks one child, which
+locks itself down while it waits for a job. The child's job pipe, result pipe and a pidfd go to
+the pool over a Unix socket (Linux >= 5.3): a call then travels pool -> child -> pool without
+waking the worker, so the worker's own work (forking, and the copy-on-write faults it takes
+after each fork) stays off the call's path. The worker reaps its children (only once the pool
+is done with them, so a pid it handed over cannot be reused meanwhile) and reports the exit
+status of those that fail; it never reads what a child writes. Only JSON (and the marshalled
+code it compiled) goes to the pool.
 """
 
 from __future__ import annotations
@@ -15,93 +20,35 @@ import marshal
 import os
 import select
 import signal
+import socket
 import sys
-import time
 import types
-from collections import OrderedDict, deque
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from typing import Any
 
 from sandbox import child, limits, protocol, restricted
 from sandbox.policy import parse_runner
 
-COMPILE_CACHE_SIZE = 256
-
-
-@dataclass
-class _Spare:
-    pid: int
-    job_fd: int
-    result_fd: int
-    version: int
-    frames: protocol.FrameBuffer | None = None
-    ready: deque[bytes] = field(default_factory=deque)
-
-
-@dataclass
-class _ChildReport:
-    body: bytes = b""
-    complete: bool = False
-    timed_out: bool = False
-    too_large: bool = False
-    status: int = 0
-
-
-def _collect(spare: _Spare, deadline: float) -> _ChildReport:
-    """Read the child's next result frame until the deadline."""
-    report = _ChildReport()
-    while not spare.ready:
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            report.timed_out = True
-            break
-        if not select.select([spare.result_fd], [], [], remaining)[0]:
-            continue
-        chunk = os.read(spare.result_fd, 1 << 20)
-        if not chunk:
-            break
-        try:
-            spare.ready.extend(spare.frames.feed(chunk))
-        except ValueError:
-            report.too_large = True
-            break
-    if spare.ready:
-        report.body, report.complete = spare.ready.popleft(), True
-    return report
-
-
-def _classify(report: _ChildReport, job: dict) -> dict:
-    """A header with an outcome when the worker decides; without one, the body decides."""
-    if report.complete:
-        return {}
-    if report.timed_out:
-        return {"outcome": "timeout", "message": f"exceeded {job['time_limit']} s"}
-    if report.too_large:
-        return {"outcome": "output_too_large", "message": "the child wrote too much"}
-    status = report.status
-    if os.WIFSIGNALED(status):
-        sig = os.WTERMSIG(status)
-        if sig == signal.SIGXCPU:
-            return {"outcome": "timeout", "message": "CPU time limit exceeded"}
-        return {"outcome": "crashed", "message": f"killed by {signal.Signals(sig).name}"}
-    return {"outcome": "crashed", "message": f"exited with status {os.WEXITSTATUS(status)}"}
+REAP_POLL_S = 0.005  # how often exited children are collected while the worker is idle
 
 
 class Worker:
     def __init__(self, config: dict) -> None:
         self.cwd = config["cwd"]
         self.proto_in, self.proto_out = self._claim_protocol_fds()
+        self.spares = socket.socket(fileno=config["spares_fd"])  # SOCK_SEQPACKET to the pool
         self.network_isolated = limits.enter_network_namespace()
+        limits.resolve_before_fork()
+        limits.run_in_background()  # forking and lockdown are off the calls' path
         self.drop_to = limits.unprivileged_ids() if os.geteuid() == 0 else None
         self.runners: dict[str, Callable[..., Any]] = {}
         self.runner_errors: dict[str, str] = {}
         self.proxies: dict[frozenset[str], dict[str, types.SimpleNamespace]] = {}
-        self.compiled: OrderedDict[str, tuple[bytes | None, str]] = OrderedDict()
-        self.version = 0  # bumped whenever what a spare inherits changes
-        self.spare: _Spare | None = None
-        self.zombies: list[int] = []
-        self.warmup_code = restricted.compile_code(child.WARMUP_SOURCE)[0]
+        self.version = 0  # bumped whenever what a child inherits changes
+        self.prepared: child.Prepared | None = None
+        self.children: set[int] = set()  # forked and not yet reaped
+        self.exited: list[int] = []  # handed back by the pool: reap once they are gone
+        self.warmup_code = marshal.dumps(restricted.compile_code(child.WARMUP_SOURCE)[0])
         for spec in config.get("preload", []):
             self.load_runner(spec)
         self.proxies_for(config.get("allowed", []))
@@ -137,7 +84,7 @@ class Worker:
     def load_runner(self, spec: str) -> Callable[..., Any] | None:
         if spec in self.runners or spec in self.runner_errors:
             return self.runners.get(spec)
-        self.version += 1
+        self._changed()
         try:
             module_name, function_name = parse_runner(spec)
             module = importlib.import_module(module_name)
@@ -156,142 +103,140 @@ class Worker:
     def proxies_for(self, allowed: list[str]) -> dict[str, types.SimpleNamespace]:
         key = frozenset(allowed)
         if key not in self.proxies:
-            self.version += 1
+            self._changed()
             self.proxies[key] = restricted.build_module_proxies(key)
+            restricted.builtins_for(self.proxies[key])  # built once here, copied per call
         return self.proxies[key]
 
-    def compile(self, code: str) -> tuple[bytes | None, str]:
-        """RestrictedPython compile, cached; returns (marshalled code, "") or (None, error)."""
-        if code in self.compiled:
-            self.compiled.move_to_end(code)
-            return self.compiled[code]
-        compiled, error = restricted.compile_code(code)
-        result = (marshal.dumps(compiled) if compiled is not None else None, error)
-        self.compiled[code] = result
-        if len(self.compiled) > COMPILE_CACHE_SIZE:
-            self.compiled.popitem(last=False)
-        return result
+    def _changed(self) -> None:
+        self.version += 1
+        self.prepared = None
 
-    # children ------------------------------------------------------------------------------
-    def _fork_spare(self) -> _Spare:
+    # requests from the pool ---------------------------------------------------------------
+    def load(self, request: dict) -> dict:
+        """Import a runner and build module proxies; children forked from now on have them."""
+        self.proxies_for(request["imports"])
+        self.load_runner(request["runner"])
+        return {"version": self.version, "error": self.runner_errors.get(request["runner"])}
+
+    def compile(self, request: dict) -> tuple[dict, bytes]:
+        """RestrictedPython compile; the pool caches the marshalled code and hands it to the
+        children it runs (it never unmarshals it)."""
+        code, error = restricted.compile_code(request["code"])
+        return {"error": error or None}, marshal.dumps(code) if code is not None else b""
+
+    def fork_spare(self) -> None:
+        """Fork a child that locks itself down and waits; its pipes go to the pool."""
+        if self.prepared is None:
+            namespaces = {key: child.unused_namespace(p) for key, p in self.proxies.items()}
+            self.prepared = child.Prepared(
+                self.runners, self.proxies, self.cwd, self.drop_to, self.warmup_code, namespaces
+            )
         job_read, job_write = os.pipe()
         result_read, result_write = os.pipe()
         worker_pid = os.getpid()
-        prepared = child.Prepared(
-            self.runners, self.proxies, self.cwd, self.drop_to, self.warmup_code
-        )
+        base_size = limits.address_space_bytes()
         gc.freeze()  # keep the collector from touching (and copying) inherited objects
         pid = os.fork()
         if pid == 0:
             os.close(job_write)
             os.close(result_read)
-            child.spare_main(prepared, job_read, result_write, worker_pid)
+            child.spare_main(self.prepared, job_read, result_write, worker_pid, base_size)
+        # Each page written from here on costs a copy-on-write fault: keep this short.
         os.close(job_read)
         os.close(result_write)
-        return _Spare(pid, job_write, result_read, self.version)
-
-    def _discard(self, spare: _Spare, wait: bool) -> int:
-        os.close(spare.job_fd)
-        os.close(spare.result_fd)
+        pidfd = os.pidfd_open(pid)
+        self.children.add(pid)
         try:
-            os.kill(spare.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        return os.waitpid(spare.pid, 0)[1] if wait else 0
+            fds = protocol.HANDOVER_FDS.pack(job_write, result_read, pidfd)
+            self.spares.sendmsg([protocol.SPARE_HANDOVER.pack(pid, self.version)],
+                                [(socket.SOL_SOCKET, socket.SCM_RIGHTS, fds)])  # fmt: skip
+        finally:
+            os.close(job_write)
+            os.close(result_read)
+            os.close(pidfd)
 
-    def _take_spare(self) -> _Spare:
-        spare, self.spare = self.spare, None
-        if spare is not None and spare.version == self.version:
-            return spare
-        if spare is not None:
-            self._discard(spare, wait=True)
-        return self._fork_spare()
+    def wait(self, pid: int) -> dict:
+        """The exit status of a child the pool has killed or seen fail (it is gone or going)."""
+        if pid not in self.children:
+            return {"status": None}
+        self.children.discard(pid)
+        return {"status": os.waitpid(pid, 0)[1]}
 
-    def refill(self) -> None:
-        """Fork the next child while the worker is idle (off the next call's path)."""
-        self._reap_finished()
-        if self.spare is None:
-            self.spare = self._fork_spare()
-
-    def _reap_finished(self) -> None:
+    def _reap_exited(self) -> None:
         """Collect children that have finished exiting, without waiting for the others
-        (tearing down a large process takes milliseconds; nobody should wait for it)."""
+        (tearing down a process takes a while; nobody should wait for it)."""
         still_exiting = []
-        for pid in self.zombies:
+        for pid in self.exited:
+            if pid not in self.children:
+                continue
             if os.waitpid(pid, os.WNOHANG) == (0, 0):
                 still_exiting.append(pid)
-        self.zombies = still_exiting
+            else:
+                self.children.discard(pid)
+        self.exited = still_exiting
 
-    def _reap_while_idle(self) -> None:
-        """Collect exiting children until they are gone or the next request arrives."""
-        while self.zombies and not select.select([self.proto_in], [], [], 0.005)[0]:
-            self._reap_finished()
-
-    def _run_children(self, jobs: list[dict], code: bytes, compile_s: float) -> Iterator[tuple]:
-        """Run a bundle of jobs (same code, different payloads) in one fresh child, one after
-        another, yielding (header, body) per job. Stops at the first job the child does not
-        finish; the caller reruns the rest in a new child."""
-        spare = self._take_spare()
-        spare.frames = protocol.FrameBuffer(max_frame=jobs[0]["max_output"] + child.ENVELOPE_BYTES)
-        request = protocol.encode_json({"jobs": jobs}) + protocol.encode_frame(code)
-        started = time.perf_counter()
-        deadline = time.monotonic() + jobs[0]["time_limit"]
-        try:
-            protocol.write_all(spare.job_fd, request)
-        except OSError:
-            pass  # the child died before reading; _collect sees EOF and reports it
-        for done, job in enumerate(jobs, start=1):
-            report = _collect(spare, deadline)
-            timings = {"compile_s": compile_s, "run_s": time.perf_counter() - started}
-            if not report.complete:
-                report.status = self._discard(spare, wait=True)
-                yield {**_classify(report, job), "timings": timings}, b""
-                return done
-            yield {"timings": timings}, report.body
-            started, deadline = time.perf_counter(), time.monotonic() + job["time_limit"]
-        self._discard(spare, wait=False)  # reaped later: teardown stays off the call's path
-        self.zombies.append(spare.pid)
-        return len(jobs)
-
-    # one request ---------------------------------------------------------------------------
-    def handle(self, jobs: list[dict]) -> Iterator[tuple[dict, bytes]]:
-        """Yield one (header, body) per job, in order."""
-        start = time.perf_counter()
-        first = jobs[0]
-        if self.load_runner(first["runner"]) is None:
-            error = self.runner_errors[first["runner"]]
-            header = {"outcome": "crashed", "message": f"runner failed to load: {error}"}
-            yield from ((header, b"") for _ in jobs)
-            return
-        self.proxies_for(first["imports"])
-        code, error = self.compile(first["code"])
-        if code is None:
-            yield from (({"outcome": "forbidden", "message": error}, b"") for _ in jobs)
-            return
-        compile_s = time.perf_counter() - start
-        while jobs:
-            finished = yield from self._run_children(jobs, code, compile_s)
-            jobs = jobs[finished:]
+    def _reply(self, header: dict, body: bytes | None = None) -> None:
+        frames = protocol.encode_json(header)
+        if body is not None:
+            frames += protocol.encode_frame(body)
+        protocol.write_all(self.proto_out, frames)
 
     def serve(self) -> None:
-        hello = {"ready": True, "pid": os.getpid(), "protections": self.protections()}
-        self.refill()
-        protocol.write_all(self.proto_out, protocol.encode_json(hello))
-        while True:
-            self._reap_while_idle()
+        """Answer requests (JSON frames on stdin) and fork a child whenever the pool asks for
+        one on the socket, reaping exited children while idle, until the pool goes away."""
+        self._reply({"ready": True, "pid": os.getpid(), "protections": self.protections()})
+        sources = [self.proto_in, self.spares.fileno()]
+        try:
+            while True:
+                timeout = REAP_POLL_S if self.exited else None
+                ready = select.select(sources, [], [], timeout)[0]
+                if not ready:
+                    self._reap_exited()
+                elif self.spares.fileno() in ready and not self._on_spare_request():
+                    break
+                elif self.proto_in in ready and not self._on_request():
+                    break
+        except (BrokenPipeError, ConnectionError):
+            pass  # the pool went away mid-reply: shut down as on EOF
+        self._stop_children()
+
+    def _on_spare_request(self) -> bool:
+        data = self.spares.recv(protocol.SPARE_REQUEST.size)
+        if not data:
+            return False
+        (done,) = protocol.SPARE_REQUEST.unpack(data)
+        if done:
+            self.exited.append(done)
+        self._reap_exited()
+        self.fork_spare()
+        return True
+
+    def _on_request(self) -> bool:
+        try:
+            request = json.loads(protocol.read_frame(self.proto_in))
+        except EOFError:
+            return False
+        op = request["op"]
+        if op == "done":
+            self.exited.append(request["pid"])
+        elif op == "wait":
+            self._reply(self.wait(request["pid"]))
+        elif op == "load":
+            self._reply(self.load(request))
+        elif op == "compile":
+            self._reply(*self.compile(request))
+        return True
+
+    def _stop_children(self) -> None:
+        for pid in self.children:
             try:
-                request = json.loads(protocol.read_frame(self.proto_in))
-            except EOFError:
-                break
-            for header, body in self.handle(request["jobs"]):
-                protocol.write_all(
-                    self.proto_out, protocol.encode_json(header) + protocol.encode_frame(body)
-                )
-            self.refill()
-        if self.spare is not None:
-            self._discard(self.spare, wait=True)
-        for pid in self.zombies:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        for pid in self.children:
             os.waitpid(pid, 0)
+        self.children.clear()
 
 
 def main(argv: list[str]) -> None:

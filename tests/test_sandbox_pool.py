@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import os
+import signal
 import socket
+import subprocess
+import sys
+import threading
 import time
+from pathlib import Path
 
 import pytest
 from sandbox_fixtures import runners as probe
-from sandbox_fixtures.host import Host
+from sandbox_fixtures.host import Host, children
 
 from sandbox import Job, Outcome, SandboxPolicy, SandboxPool
 
@@ -291,3 +296,133 @@ def test_a_hung_job_inside_a_bundle_does_not_take_the_others_down(pool):
     results = pool.run_batch([_solve(code, i, policy=policy) for i in range(8)])
     assert [r.outcome for r in results] == [Outcome.OK] * 3 + [Outcome.TIMEOUT] + [Outcome.OK] * 4
     assert [r.value for r in results if r.ok] == [0, 1, 2, 4, 5, 6, 7]
+
+
+# the call path: pool -> pre-forked child -> pool; the worker only forks --------------------
+LOOP = """
+def solve(n):
+    total = 0
+    for i in range(n):
+        total = total + i
+    return total
+"""
+
+
+def _wait_for(condition, timeout_s: float = 5.0):
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.01)
+    raise AssertionError("condition not met in time")
+
+
+def test_a_call_needs_no_help_from_its_worker_once_the_child_is_handed_over():
+    with SandboxPool(workers=1, preload=[WHOAMI]) as fresh:
+        first = fresh.run(Job(NOOP, WHOAMI, {}, SOLVE)).value["pid"]
+        worker = fresh.worker_pids()[0]
+        spare = _wait_for(lambda: [c for c in children(worker) if c != first] == children(worker)
+                          and children(worker))  # fmt: skip
+        time.sleep(0.1)  # the worker hands it over right after the fork
+        os.kill(worker, signal.SIGSTOP)
+        guard = threading.Timer(5.0, os.kill, (worker, signal.SIGCONT))
+        guard.start()
+        try:
+            start = time.perf_counter()
+            result = fresh.run(Job(NOOP, WHOAMI, {}, SOLVE))
+            elapsed = time.perf_counter() - start
+        finally:
+            guard.cancel()
+            os.kill(worker, signal.SIGCONT)
+        assert result.ok and result.value["pid"] == spare[0]
+        assert elapsed < 2.0  # it did not wait for the stopped worker
+
+
+def _busy_worker(pool: SandboxPool) -> int | None:
+    """The worker whose child has been burning CPU (its job is running)."""
+    for worker in pool.worker_pids():
+        for child in children(worker):
+            try:
+                fields = Path(f"/proc/{child}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[11]) + int(fields[12]) > 5:  # utime + stime, in clock ticks
+                return worker
+    return None
+
+
+def test_a_job_whose_worker_dies_mid_call_is_retried_on_another_worker():
+    policy = SandboxPolicy(entry_point="solve", time_limit_s=20.0)
+    with SandboxPool(workers=2) as fresh:
+        assert fresh.run(_solve(LOOP, 10, policy=policy)).ok
+        killed = []
+
+        def kill_the_busy_worker() -> None:
+            victim = _wait_for(lambda: _busy_worker(fresh))
+            os.kill(victim, signal.SIGKILL)
+            killed.append(victim)
+
+        killer = threading.Thread(target=kill_the_busy_worker)
+        killer.start()
+        result = fresh.run(_solve(LOOP, 3_000_000, policy=policy))
+        killer.join()
+        assert result.ok and result.value == sum(range(3_000_000)), result
+        assert killed and killed[0] not in fresh.worker_pids()
+        assert len(fresh.worker_pids()) == 2
+
+
+@pytest.mark.skipif(not hasattr(os, "SCHED_BATCH"), reason="needs Linux scheduling policies")
+def test_workers_and_their_waiting_children_never_preempt_the_caller(pool):
+    # SCHED_BATCH: a fair share of the CPU, but no wake-up preemption of the pool or of a
+    # child running a call (the pool moves a child to SCHED_OTHER with its job)
+    used = {r.value["pid"] for r in pool.run_batch([Job(NOOP, WHOAMI, {}, SOLVE)] * 2)}
+    for worker in pool.worker_pids():
+        waiting = _wait_for(lambda w=worker: [c for c in children(w) if c not in used])
+        assert os.sched_getscheduler(worker) == os.SCHED_BATCH
+        assert [os.sched_getscheduler(c) for c in waiting] == [os.SCHED_BATCH]
+
+
+def test_the_worker_does_not_import_threading():
+    # threading's fork hook would cost every jailed child ~170 copy-on-write page faults;
+    # `import sandbox` loads the pool (subprocess -> threading) only when it is used
+    probe = "import sys, sandbox.worker, sandbox.runners; print('threading' in sys.modules)"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+    done = subprocess.run([sys.executable, "-E", "-c", probe], capture_output=True, env=env)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == b"False"
+
+
+def test_an_interrupted_batch_leaves_no_child_behind_for_the_next(monkeypatch):
+    policy = SandboxPolicy(entry_point="solve", time_limit_s=30.0)
+    with SandboxPool(workers=1) as fresh:
+        pump = fresh._pump  # noqa: SLF001 - where the pool waits for the child, to interrupt
+
+        def interrupt_while_running(deadline: float) -> None:
+            running = [link.running for link in fresh._links if link.running]  # noqa: SLF001
+            if running and fresh._batch.jobs[0].payload["args"] == [60_000_000]:  # noqa: SLF001
+                raise KeyboardInterrupt  # e.g. Ctrl-C while the long call runs
+            pump(deadline)
+
+        monkeypatch.setattr(fresh, "_pump", interrupt_while_running)
+        with pytest.raises(KeyboardInterrupt):
+            fresh.run(_solve(LOOP, 60_000_000, policy=policy))
+        start = time.perf_counter()
+        assert fresh.run(_solve(LOOP, 10, policy=policy)).value == 45
+        assert time.perf_counter() - start < 1.0  # did not wait for the abandoned call
+
+
+def test_every_call_starts_from_an_untouched_namespace(pool):
+    # a child's first job runs in a namespace built before the fork; it must be pristine
+    assert pool.run(_solve("X = 5\ndef solve():\n    return X\n")).value == 5
+    leaked = pool.run(_solve("def solve():\n    return X\n"))
+    assert leaked.outcome is Outcome.RUNTIME_ERROR and "NameError" in leaked.message
+
+
+def test_printed_output_is_captured_per_call_within_its_limit(pool):
+    code = "def solve(n):\n    print('x' * n)\n    return printed\n"
+    assert pool.run(_solve(code, 3)).value == "xxx\n"
+    small = SandboxPolicy(entry_point="solve", max_output_bytes=100)
+    assert pool.run(_solve(code, 500, policy=small)).outcome is Outcome.OUTPUT_TOO_LARGE
+    assert pool.run(_solve(code, 50, policy=small)).value == "x" * 50 + "\n"
+    assert pool.run(_solve(code, 2)).value == "xx\n"  # nothing carried over
