@@ -62,6 +62,29 @@ _GREEDY = '''def strategy(board):
     return choice
 '''
 
+# A short corner player (about 110 tokens): a move changes a line exactly when some adjacent
+# pair along it is (empty, tile) or two equal tiles, so no sliding needs to be simulated.
+_COMPACT = '''def strategy(board):
+    cols = [list(col) for col in zip(*board)]
+    {lines} = {{
+        "A": board, "D": [row[::-1] for row in board],
+        "W": cols, "S": [col[::-1] for col in cols],
+    }}
+
+    def {can}(key):
+        for line in {lines}[key]:
+            for a, b in zip(line, line[1:]):
+                if (a == 0 and b) or (a and a == b):
+                    return True
+        return False
+
+    for key in "{order}":
+        if {can}(key):
+            return key
+    return "{order0}"
+'''
+TEMPLATES = ("corner", "greedy", "compact")
+
 _NAMES = {
     "lines": ("lines", "get_lines", "view", "oriented"),
     "can": ("can_move", "movable", "slides", "changes"),
@@ -70,11 +93,12 @@ _NAMES = {
 
 
 def strategy_source(rng: random.Random) -> str:
-    """One strategy's source: a corner-preference or a greedy most-merges player."""
+    """One strategy's source: a corner-preference player (long or compact) or a greedy
+    most-merges player, each a third of the time."""
     names = {key: rng.choice(options) for key, options in _NAMES.items()}
     order = rng.choice(CORNER_ORDERS)
     lines_fn = _LINES.format(lines=names["lines"])
-    template = _CORNER if rng.random() < 0.5 else _GREEDY
+    template = {"corner": _CORNER, "greedy": _GREEDY, "compact": _COMPACT}[rng.choice(TEMPLATES)]
     return template.format(lines_fn=lines_fn, order=order, order0=order[0], **names)
 
 

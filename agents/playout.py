@@ -14,6 +14,7 @@ hostile completions ends within about ``2 n / workers`` time limits.
 
 from __future__ import annotations
 
+import ast
 from collections import Counter, OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -121,11 +122,17 @@ class StrategyEvaluation:
     stage: str
     message: str = ""
     games: tuple[GameRecord, ...] = field(default_factory=tuple)
+    reads_board: bool = True  # False: a placeholder such as the prompt's `return "W"`
 
     @property
     def format_ok(self) -> bool:
-        """A strategy function was extracted and passed the static checks."""
-        return self.stage not in STATIC_STAGES
+        """A strategy function was extracted, passed the static checks and reads its board.
+
+        A function that never looks at the board (the prompt's own ``return "W"`` example,
+        a fixed or random move) is a placeholder, not a strategy: counting it would let an
+        untrained model that copies the example score a perfect format rate.
+        """
+        return self.stage not in STATIC_STAGES and self.reads_board
 
     @property
     def built(self) -> bool:
@@ -165,6 +172,26 @@ def extract_strategy(text: str, mode: str = "lenient") -> tuple[str | None, str]
         return notebook_extract(text)
     extraction = extract_function(text, ENTRY_POINT)
     return extraction.code, extraction.reason
+
+
+def reads_board(code: str | None, entry_point: str = ENTRY_POINT) -> bool:
+    """Whether ``def <entry_point>(board)`` reads its first parameter anywhere in its body
+    (nested helpers included). Unparsable code or a missing function counts as not reading."""
+    if not code:
+        return False
+    try:
+        tree = ast.parse(code)
+    except (SyntaxError, ValueError):
+        return False
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef) and node.name == entry_point:
+            params = node.args.posonlyargs + node.args.args
+            if not params:
+                return False
+            name = params[0].arg
+            return any(isinstance(n, ast.Name) and n.id == name and isinstance(n.ctx, ast.Load)
+                       for statement in node.body for n in ast.walk(statement))  # fmt: skip
+    return False
 
 
 def classify_game(seed: int, result: SandboxResult, config: PlayConfig) -> GameRecord:
@@ -219,6 +246,8 @@ class StrategyEvaluator:
         self._cache_size = cache_size
         self._cache: OrderedDict[tuple, StrategyEvaluation] = OrderedDict()
         self._pool: SandboxPool | None = None
+        # One count per completion evaluated (cache hits not recounted): what ended it.
+        self.outcome_counts: Counter[str] = Counter()
 
     def __enter__(self) -> StrategyEvaluator:
         return self
@@ -247,6 +276,7 @@ class StrategyEvaluator:
         self._play(units, progress)
         for key, unit in zip(missing, units, strict=True):
             found[key] = _finish(unit)
+            self.outcome_counts[found[key].outcome] += 1
             self._remember(key, found[key])
         return [found[k] for k in keys]
 
@@ -327,4 +357,5 @@ class StrategyEvaluator:
 
 def _finish(unit: _Unit) -> StrategyEvaluation:
     games = tuple(unit.games[s] for s in unit.seeds if s in unit.games) if unit.stage == "ok" else ()
-    return StrategyEvaluation(unit.code, unit.stage, unit.message, games)
+    reads = unit.stage in STATIC_STAGES or reads_board(unit.code)
+    return StrategyEvaluation(unit.code, unit.stage, unit.message, games, reads)

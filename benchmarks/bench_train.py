@@ -6,7 +6,7 @@ model work and the difference is what our environments, sandbox and logging add.
 trivial reward (completion length). Target: ours <= 1.10x plain.
 
     python benchmarks/bench_train.py                       # CPU, embedded SmolLM2-135M
-    python benchmarks/bench_train.py --device cuda --model /path/to/checkpoint --steps 8
+    python benchmarks/bench_train.py --device cuda --model /path/to/checkpoint --steps 8 --rounds 2
 """
 
 from __future__ import annotations
@@ -75,8 +75,13 @@ def run_side(name: str, args: argparse.Namespace, task: Any, rows: list[dict],
         getattr(fn, "close", lambda: None)()
     measured = timer.seconds[args.warmup:]
     reward_s = sum(getattr(fn, "seconds", 0.0) for fn in rewards)
-    return {"name": name, "steps": len(measured), "mean": statistics.mean(measured),
-            "median": statistics.median(measured), "reward_s": reward_s / max(1, len(timer.seconds))}
+    outcomes: dict[str, int] = {}
+    for fn in rewards:  # cumulative counts of the wrapped reward (the step logger reads deltas)
+        counts = getattr(getattr(fn, "fn", None), "outcome_counts", None)
+        for key, count in ((counts() if callable(counts) else None) or {}).items():
+            outcomes[key] = outcomes.get(key, 0) + count
+    return {"name": name, "steps": measured, "reward_s": reward_s / max(1, len(timer.seconds)),
+            "outcomes": outcomes}
 
 
 def main() -> None:
@@ -88,31 +93,53 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=1, help="unmeasured first steps")
     parser.add_argument("--num-generations", type=int, default=4)
     parser.add_argument("--max-completion-length", type=int, default=64)
+    parser.add_argument("--rounds", type=int, default=1, help="alternating rounds per side")
     args = parser.parse_args()
     quiet_libraries()
     task = load_task(args.env)
     rows = build_rows(task, 16, 1, 0, 3407).train
+    # Sides alternate (plain, ours, plain, ours, ...) so drift in clocks or load hits both.
     with tempfile.TemporaryDirectory() as tmp:
-        results = [run_side(side, args, task, rows, Path(tmp)) for side in ("plain", "ours")]
-    print_table(results, args)
+        runs = [run_side(side, args, task, rows, Path(tmp) / f"{side}{i}")
+                for i in range(args.rounds) for side in ("plain", "ours")]  # fmt: skip
+    print_table(merge_rounds(runs), args)
+
+
+def merge_rounds(runs: list[dict]) -> list[dict]:
+    merged = []
+    for name in ("plain", "ours"):
+        mine = [r for r in runs if r["name"] == name]
+        steps = [s for r in mine for s in r["steps"]]
+        outcomes: dict[str, int] = {}
+        for r in mine:
+            for key, count in r["outcomes"].items():
+                outcomes[key] = outcomes.get(key, 0) + count
+        merged.append({"name": name, "steps": len(steps), "mean": statistics.mean(steps),
+                       "median": statistics.median(steps),
+                       "reward_s": statistics.mean(r["reward_s"] for r in mine),
+                       "outcomes": outcomes})  # fmt: skip
+    return merged
 
 
 def print_table(results: list[dict], args: argparse.Namespace) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    plain = results[0]["mean"]
+    plain = results[0]
     table = Table(title=f"GRPO step time, env={args.env}, model={args.model}, {args.device}, "
-                        f"{args.num_generations} x {args.max_completion_length} tokens")
+                        f"{args.num_generations} x {args.max_completion_length} tokens, "
+                        f"{args.rounds} round(s) per side")  # fmt: skip
     for col in ("pipeline", "steps", "mean s/step", "median s/step", "reward s/step",
-                "ratio vs plain TRL"):
+                "ratio (median)", "ratio (mean)", "completion outcomes"):
         table.add_column(col)
     for r in results:
+        outcomes = ", ".join(f"{k} {v}" for k, v in sorted(r["outcomes"].items()))
         table.add_row("plain TRL + trivial reward" if r["name"] == "plain" else
                       "strategy-gym (task rewards + sandbox + logging)", str(r["steps"]),
                       f"{r['mean']:.2f}", f"{r['median']:.2f}", f"{r['reward_s']:.3f}",
-                      f"{r['mean'] / plain:.3f}x")
-    Console(width=160).print(table)
+                      f"{r['median'] / plain['median']:.3f}x", f"{r['mean'] / plain['mean']:.3f}x",
+                      outcomes or "-")  # fmt: skip
+    Console(width=200).print(table)
 
 
 if __name__ == "__main__":

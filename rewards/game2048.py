@@ -23,7 +23,9 @@ one seed per call shared by the whole batch, one game, 6x6 / 2048 by default)::
 Preset ``shaped`` (learning signal for small models; lenient extraction, ``k`` seeds per GRPO
 group)::
 
-    function_works:   +0.5 built; -1.0 no function / syntax error; -0.5 refused, import or build error
+    function_works:   +0.5 built and reads its board; 0.0 built but never reads the board (the
+                      prompt's ``return "W"`` placeholder); -1.0 no function / syntax error;
+                      -0.5 refused, import or build error
     no_cheating:       0.0 clean; -2.0 import outside the allowlist
     strategy_succeeds: success_rate + progress_weight * mean(progress) - broken_penalty * broken_rate
 
@@ -92,7 +94,9 @@ def notebook_strategy_succeeds(ev: StrategyEvaluation) -> float:
 def shaped_function_works(ev: StrategyEvaluation) -> float:
     if ev.stage in ("no_function", "syntax_error"):
         return -1.0
-    return 0.5 if ev.built else -0.5
+    if not ev.built:
+        return -0.5
+    return 0.5 if ev.reads_board else 0.0  # a placeholder that ignores the board earns nothing
 
 
 def shaped_no_cheating(ev: StrategyEvaluation) -> float:
@@ -176,11 +180,19 @@ class StrategyReward:
     """
 
     def __init__(self, name: str, score: Callable[[StrategyEvaluation], float],
-                 evaluator: StrategyEvaluator, seeds: SeedPlan) -> None:  # fmt: skip
+                 evaluator: StrategyEvaluator, seeds: SeedPlan,
+                 reports_outcomes: bool = False) -> None:  # fmt: skip
         self.__name__ = name
         self.score = score
         self.evaluator = evaluator
         self.seeds = seeds
+        # The functions of a preset share one evaluator; one of them reports its counts, so a
+        # step log that sums over reward functions counts each completion once.
+        self.reports_outcomes = reports_outcomes
+
+    def outcome_counts(self) -> dict[str, int] | None:
+        """Cumulative outcome classes of the completions evaluated so far (step-log hook)."""
+        return dict(self.evaluator.outcome_counts) if self.reports_outcomes else None
 
     def __call__(self, completions: Sequence[Any], **kwargs: Any) -> list[float | None]:
         evaluations = self.evaluate(completions, **kwargs)
@@ -206,7 +218,7 @@ def notebook_rewards(size: int = 6, target: int = 2048, p_four: float = 0.1,
     plan = SeedPlan(seed_pool or builtin_seed_set("train"), 1, "batch", base_seed)
     evaluator = StrategyEvaluator(config, workers=workers)
     return [
-        StrategyReward("function_works", notebook_function_works, evaluator, plan),
+        StrategyReward("function_works", notebook_function_works, evaluator, plan, True),
         StrategyReward("no_cheating", notebook_no_cheating, evaluator, plan),
         StrategyReward("strategy_succeeds", notebook_strategy_succeeds, evaluator, plan),
     ]
@@ -214,9 +226,15 @@ def notebook_rewards(size: int = 6, target: int = 2048, p_four: float = 0.1,
 
 def shaped_rewards(size: int = 4, target: int = 256, p_four: float = 0.1, seeds_per_group: int = 4,
                    progress_weight: float = 0.2, broken_penalty: float = 0.5,
-                   time_limit_s: float = 2.0, workers: int = 2, seed_pool: SeedSet | None = None,
+                   time_limit_s: float = 1.0, workers: int = 2, seed_pool: SeedSet | None = None,
                    base_seed: int = 0, **play: Any) -> list[StrategyReward]:  # fmt: skip
-    """function_works, no_cheating, strategy_succeeds with the shaped values (module doc)."""
+    """function_works, no_cheating, strategy_succeeds with the shaped values (module doc).
+
+    ``time_limit_s`` is per game. A reference strategy plays a 4x4 game to 256 in about
+    0.05 s on one CPU core, so 1 s leaves 20x headroom, while a non-terminating completion
+    holds the GRPO step (and the GPU) for at most that long (the playbook's "shorter
+    execution window" for environment timeouts).
+    """
     if progress_weight < 0 or broken_penalty < 0:
         raise ValueError("progress_weight and broken_penalty must be >= 0")
     config = PlayConfig(size=size, target=target, p_four=p_four, time_limit_s=time_limit_s, **play)
@@ -227,7 +245,7 @@ def shaped_rewards(size: int = 4, target: int = 256, p_four: float = 0.1, seeds_
         return shaped_strategy_score(ev, target, progress_weight, broken_penalty)
 
     return [
-        StrategyReward("function_works", shaped_function_works, evaluator, plan),
+        StrategyReward("function_works", shaped_function_works, evaluator, plan, True),
         StrategyReward("no_cheating", shaped_no_cheating, evaluator, plan),
         StrategyReward("strategy_succeeds", strategy_score, evaluator, plan),
     ]

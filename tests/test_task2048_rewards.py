@@ -16,6 +16,7 @@ from rewards.game2048 import (
     shaped_rewards,
     shaped_strategy_score,
 )
+from training.recording import wrap_rewards
 
 F = "```"
 
@@ -146,10 +147,17 @@ def test_shaped_values_for_broken_and_working_strategies():
     texts = [fenced(CORNER), fenced("def strategy(board):\n    return 'W'"), "no code", fenced("import os\ndef strategy(board):\n    return 'W'")]
     try:
         columns = [fn(texts, game_seed=[3, 3, 3, 3]) for fn in fns]
+        recorded = wrap_rewards(fns)
+        counts = [r.new_outcome_counts() for r in recorded]
+        recorded[0](completions=[fenced(CORNER)], game_seed=[4])
+        again = recorded[0].new_outcome_counts()
     finally:
         close_rewards(fns)
+    # One function of the preset reports; each completion is counted once, as its outcome.
+    assert counts == [{"success": 1, "stalled": 1, "no_function": 1, "import_violation": 1}, {}, {}]
+    assert again == {"success": 1}
     works, cheating, play = columns
-    assert works == [0.5, 0.5, -1.0, -0.5]
+    assert works == [0.5, 0.0, -1.0, -0.5]  # always "W" never reads its board: no format credit
     assert cheating == [0.0, 0.0, 0.0, -2.0]
     assert play[0] == pytest.approx(1.0 + 0.2)  # corner reaches 64 on these seeds
     assert play[1] == pytest.approx(-0.5)  # always "W" stalls on every seed

@@ -4,6 +4,7 @@ from collections import Counter
 
 import pytest
 
+from agents.playout import reads_board
 from envs.registry import Task, TaskRegistry
 from envs.seeds import builtin_seed_set
 from rewards.game2048 import close_rewards
@@ -39,8 +40,10 @@ def test_dataset_rows_are_conversational_with_seeds_from_the_split(task):
 
 
 def test_contract_parses_strategies_and_says_why_not(task):
-    good = task.contract.parse(f"{F}python\ndef strategy(board):\n    return 'W'\n{F}")
+    good = task.contract.parse(f"{F}python\ndef strategy(board):\n    return 'W' if board[0][0] else 'A'\n{F}")
     assert good.ok and good.value.startswith("def strategy(board)")
+    placeholder = task.contract.parse(f"{F}python\ndef strategy(board):\n    return \"W\" # Example\n{F}")
+    assert not placeholder.ok and placeholder.reason.startswith("placeholder")
     missing = task.contract.parse("I would move left.")
     assert not missing.ok and "strategy" in missing.reason
     imports = task.contract.parse(f"{F}python\nimport numpy\ndef strategy(board):\n    return 'W'\n{F}")
@@ -63,7 +66,8 @@ def test_demonstrations_are_short_valid_and_play_legal_games(task):
 def test_assess_scores_success_rate_and_outcome_classes(task):
     always_w = f"{F}python\ndef strategy(board):\n    return 'W'\n{F}"
     assessments = task.assess(["no code at all", always_w], [{}, {}])
-    assert [a.format_ok for a in assessments] == [False, True]
+    # Always "W" ignores its board: it plays (and stalls) but is not the strategy format.
+    assert [a.format_ok for a in assessments] == [False, False]
     assert [a.outcome for a in assessments] == ["no_function", "stalled"]
     assert [a.score for a in assessments] == [0.0, 0.0]
     assert assessments[1].detail["games"] == 8
@@ -97,3 +101,25 @@ def test_notebook_board_preset_and_overrides():
 def test_bad_task_options(kwargs, words):
     with pytest.raises(ValueError, match=words):
         make_task(**kwargs)
+
+
+def test_reads_board_tells_placeholders_from_strategies():
+    assert not reads_board('def strategy(board):\n    return "W" # Example\n')
+    assert not reads_board("import random\ndef strategy(board):\n    return random.choice('WASD')\n")
+    assert not reads_board("def strategy():\n    return 'W'\n")
+    assert not reads_board("def strategy(board):\n    board = [[0]]\n    return 'W'\n")  # only stores
+    assert not reads_board("def other(board):\n    return board\n")
+    assert not reads_board("def strategy(board) return")
+    assert reads_board("def strategy(b):\n    def best():\n        return max(b[0])\n    return 'W'\n")
+    assert reads_board("def strategy(board):\n    return 'AW'[len(board) % 2]\n")
+
+
+def test_demonstrations_mix_three_strategy_families_with_a_short_one(task):
+    texts = [d["completion"][0]["content"] for d in task.demonstrations(30, seed=0)]
+    family = {"compact": "zip(*board)", "greedy": "best, choice", "corner": "for line in"}
+    kinds = Counter(next(name for name, mark in family.items() if mark in t) for t in texts)
+    assert set(kinds) == set(family) and min(kinds.values()) >= 5
+    compact = [t for t in texts if family["compact"] in t]
+    assert max(len(t) for t in compact) < 520  # ~145 tokens: quick to learn in priming
+    assessed = task.assess(compact[:2])
+    assert all(a.format_ok and set(a.detail["outcomes"]) <= {"success", "game_over"} for a in assessed)

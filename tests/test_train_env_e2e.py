@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -60,3 +62,38 @@ def test_resume_continues_from_last_checkpoint(run_dir):
     assert "resuming from" in done.stdout
     rows = [json.loads(line) for line in (run_dir / "steps.jsonl").read_text().splitlines()]
     assert [r["step"] for r in rows] == [1, 2, 3]
+
+
+def test_ctrl_c_during_grpo_saves_the_adapter_and_writes_the_report(tmp_path):
+    """SIGINT while GRPO runs on env=2048 (sandbox workers live): exit 0, adapter and report
+    written, the interruption named in the report, no sandbox process left behind."""
+    run = tmp_path / "run"
+    workers_before = _sandbox_workers()
+    args = ["env=2048", *SMALL, f"run.dir={run}", "trainer.max_steps=40", "trainer.save_steps=40"]
+    proc = subprocess.Popen([sys.executable, str(ROOT / "train_env.py"), *args], cwd=tmp_path,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            env={**os.environ, "PYTHONPATH": str(ROOT)})  # fmt: skip
+    steps = run / "steps.jsonl"
+    deadline = time.monotonic() + 1500
+    while not (steps.exists() and steps.read_text().strip()) and proc.poll() is None:
+        assert time.monotonic() < deadline, "no GRPO step was logged in time"
+        time.sleep(0.5)
+    assert proc.poll() is None, proc.stdout.read()[-3000:]
+    proc.send_signal(signal.SIGINT)
+    output = proc.communicate(timeout=600)[0]
+    assert proc.returncode == 0, output[-3000:]
+    assert "interrupted" in output
+    assert (run / "adapter" / "adapter_model.safetensors").stat().st_size > 0
+    report = (run / "report.md").read_text()
+    assert "interrupted" in report.lower()
+    rows = steps.read_text().splitlines()
+    assert 1 <= len(rows) < 40
+    give_up = time.monotonic() + 20
+    while not _sandbox_workers() <= workers_before and time.monotonic() < give_up:
+        time.sleep(0.2)
+    assert _sandbox_workers() <= workers_before  # the run's workers went with it
+
+
+def _sandbox_workers() -> set[str]:
+    found = subprocess.run(["pgrep", "-f", "sandbox.worker import main"], capture_output=True, text=True)
+    return set(found.stdout.split())

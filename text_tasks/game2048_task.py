@@ -15,7 +15,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from agents.demonstrations import demonstration_texts
-from agents.playout import ENTRY_POINT, GAME_RUNNER, PlayConfig, StrategyEvaluator, extract_strategy
+from agents.playout import (
+    ENTRY_POINT,
+    GAME_RUNNER,
+    PlayConfig,
+    StrategyEvaluator,
+    extract_strategy,
+    reads_board,
+)
 from envs.game2048 import validate_config
 from envs.registry import Assessment, Task
 from envs.seeds import builtin_seed_sets
@@ -41,7 +48,8 @@ class ParseResult:
 
 @dataclass(frozen=True)
 class StrategyContract:
-    """A completion must hold ``def strategy(board)`` that passes the sandbox's static checks."""
+    """A completion must hold ``def strategy(board)`` that passes the sandbox's static checks
+    and reads its board (the prompt's own ``return "W"`` example is a placeholder, not a strategy)."""
 
     name: str = "python_strategy_function"
     extraction: str = "lenient"  # "notebook": at least two ``` fences, starts with the def
@@ -53,6 +61,8 @@ class StrategyContract:
         verdict = check_source(code, SandboxPolicy(entry_point=ENTRY_POINT))
         if not verdict.ok:
             return ParseResult(False, code, f"{verdict.outcome}: {verdict.message}")
+        if not reads_board(code):
+            return ParseResult(False, code, "placeholder: strategy never reads its board argument")
         return ParseResult(True, code, reason)
 
 
