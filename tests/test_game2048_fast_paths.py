@@ -113,3 +113,33 @@ def test_bad_actions_are_rejected_before_any_board_moves() -> None:
     np.testing.assert_array_equal(batch.boards, before[0])
     np.testing.assert_array_equal(batch.rng, before[1])
     np.testing.assert_array_equal(batch.boards[3], new_game(4, seed=3).board)
+
+
+@pytest.mark.parametrize("size", [2, 3, 4, 5, 6, 7, 8])
+def test_fast_path_games_equal_generic_games_for_every_size(size: int) -> None:
+    """Nibble-line tables (sizes != 4) and bitboards (4x4) against the generic kernels:
+    same boards, gains, statuses, masks and RNG streams, through resets and truncation,
+    on one thread and on the parallel path."""
+    for count in (64, BatchedBoards.parallel_min_batch):
+        kwargs = {"size": size, "target": 256, "max_steps": 400, "autoreset": True}
+        fast = BatchedBoards(np.arange(count), **kwargs)
+        generic = BatchedBoards(np.arange(count), **kwargs, fast_path=False)
+        assert (fast.uses_bitboard or fast.uses_nibbles) and not generic.uses_nibbles
+        rs = np.random.default_rng(size)
+        for step in range(120 if count > 64 else 600):
+            actions = rs.integers(0, 4, count)
+            a, b = fast.step(actions), generic.step(actions)
+            if step % 2:
+                obs, rewards, *_ = fast.step_gym(actions)
+                obs_g, rewards_g, *_ = generic.step_gym(actions)
+                np.testing.assert_array_equal(obs, obs_g)
+                np.testing.assert_array_equal(rewards, rewards_g)
+            else:
+                np.testing.assert_array_equal(a.gains, b.gains)
+                np.testing.assert_array_equal(a.changed, b.changed)
+            np.testing.assert_array_equal(fast.boards, generic.boards)
+            np.testing.assert_array_equal(fast.status, generic.status)
+            np.testing.assert_array_equal(fast.masks, generic.masks)
+            np.testing.assert_array_equal(fast.scores, generic.scores)
+        np.testing.assert_array_equal(fast.rng, generic.rng)
+        assert fast.lengths.sum() > 0

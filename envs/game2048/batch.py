@@ -6,7 +6,8 @@ Two layers:
   ``reset_batch(seeds, size, p_four) -> (boards, rng_states)`` and
   ``step_batch(boards, rng_states, actions, p_four, target) -> (gains, changed, status)``;
 * :class:`BatchedBoards`, which keeps scores, episode lengths and statuses, skips or
-  auto-resets ended games, and uses the 4x4 bitboard fast path where it applies.
+  auto-resets ended games, and uses a fast path where it applies (targets <= 2**15): 4x4
+  bitboards, or for other sizes lines of nibbles through a lookup table, compiled per size.
 
 Each board owns its RNG stream, so a game depends only on its seed and its actions.
 Every step is one kernel call; it checks the actions itself (before touching any board)
@@ -21,11 +22,20 @@ from numba import njit, prange
 
 from . import bitboard as bb
 from .kernels import (
+    CHECK_STUCK,
+    FAILED,
+    MAX_NIBBLE_TARGET_EXP,
     ONGOING,
+    build_chunk_table,
+    build_empty_masks,
+    build_select_table,
+    can_move_cells,
+    legal_bits_cells,
     legal_mask_flat,
     move_flat_inplace,
     reset_flat,
     status_flat,
+    step_cells_nibbles,
     step_flat,
     step_flat_top,
 )
@@ -33,6 +43,8 @@ from .rng import seed_states
 from .rules import GameConfig, validate_config, validate_seed
 
 _TABLES = bb.build_row_tables()
+_CHUNK_TABLE = build_chunk_table()
+_SELECT_TABLE = build_select_table()
 _BAD_ACTIONS = "actions must be integers 0..3 (0=W 1=A 2=S 3=D)"
 
 
@@ -181,66 +193,96 @@ def move_batch(
 #   counters (2, B) int64: scores, lengths     |  flags8 (2, B) int8: status, pending
 #   gains (B,) int64                           |  outs (4, B) bool: changed, was_reset,
 #                                              |      terminated, truncated
-# ``rules`` is the tuple (p_four, target_exp, max_steps, autoreset).
+# ``rules`` is the tuple (p_four, target_exp, max_steps, autoreset, nibble lines on/off).
 
-_IDLE, _RESTARTED, _MOVED = 0, 1, 2
 CHANGED, WAS_RESET, TERMINATED, TRUNCATED = 0, 1, 2, 3
 CHUNK = 1024  # boards per task of the parallel kernels
 
-
-@njit(cache=True, inline="always")
-def _advance_bits(x, action, pending, status, rng, i, rules, moves):
-    """One bitboard: (new bits, gain, changed, what happened, new status)."""
-    p_four, target_exp, _, autoreset = rules
-    if pending:
-        if not autoreset:
-            return x, 0, False, _IDLE, status
-        x = bb.spawn_bits(bb.spawn_bits(np.uint64(0), rng, i, p_four), rng, i, p_four)
-        return x, 0, False, _RESTARTED, bb.status_bits(x, target_exp)
-    if status != ONGOING:
-        return x, 0, False, _IDLE, status
-    y, gain = bb.move_bits(x, action, moves)
-    if y == x:  # nothing moved: no spawn, and the (ongoing) status stays as it is
-        return x, gain, False, _MOVED, ONGOING
-    y = bb.spawn_bits(y, rng, i, p_four)
-    return y, gain, True, _MOVED, bb.status_bits(y, target_exp)
+# Why the per-board code below is shaped as it is: an array handed to an inlined helper gets
+# a numba reference-count pair (two atomic operations), which numba removes again only when
+# it can see that the pair is redundant, i.e. when the helper is straight-line code. Left in
+# a loop they cost more than the whole 4x4 step (measured: 32 vs 11 ns a board). So the hot
+# path reads and writes the arrays itself or through straight-line helpers, the board logic
+# works on plain values (the RNG state goes in and out as a value), and the rare cases (a
+# board that ended or waits for its restart, a full board) run in functions of their own.
 
 
 @njit(cache=True, inline="always")
-def _advance_flat(flat, size, action, pending, status, rng, i, rules):
-    """One generic board, moved in place: (gain, changed, what happened, new status)."""
-    p_four, target_exp, _, autoreset = rules
-    if pending:
-        if not autoreset:
-            return 0, False, _IDLE, status
-        reset_flat(flat, rng, i, p_four)
-        return 0, False, _RESTARTED, status_flat(flat, size, target_exp)
-    if status != ONGOING:
-        return 0, False, _IDLE, status
-    gain, changed, new_status, _ = step_flat_top(flat, size, rng, i, action, p_four, target_exp)
-    return gain, changed, _MOVED, new_status
-
-
-@njit(cache=True, inline="always")
-def _book(i, what, gain, moved, new_status, max_steps, counters, flags8, outs):
-    """Record one board's step in the state and the flag outputs."""
-    ended = False
-    cut = False
-    if what == _RESTARTED:
-        counters[0, i] = 0
-        counters[1, i] = 0
-    elif what == _MOVED:
-        counters[0, i] += gain
-        counters[1, i] += 1
-        ended = new_status != ONGOING
-        cut = (not ended) & (max_steps > 0) & (counters[1, i] >= max_steps)  # no branches
-    flags8[0, i] = new_status
-    if what != _IDLE:
-        flags8[1, i] = ended | cut
-    outs[CHANGED, i] = moved
-    outs[WAS_RESET, i] = what == _RESTARTED
+def _book_moved(i, gain, changed, status, max_steps, counters, flags8, outs) -> None:
+    """Record a step of an ongoing board (straight-line: see above)."""
+    counters[0, i] += gain
+    length = counters[1, i] + 1
+    counters[1, i] = length
+    ended = status != ONGOING
+    cut = (not ended) & (max_steps > 0) & (length >= max_steps)  # no branches
+    flags8[0, i] = status
+    flags8[1, i] = ended | cut
+    outs[CHANGED, i] = changed
+    outs[WAS_RESET, i] = False
     outs[TERMINATED, i] = ended
     outs[TRUNCATED, i] = cut
+
+
+@njit(cache=True, inline="always")
+def _book_still(i, restarted, outs) -> None:
+    """Flags of a board that did not move: it restarted, or it stays as it ended."""
+    outs[CHANGED, i] = False
+    outs[WAS_RESET, i] = restarted
+    outs[TERMINATED, i] = False
+    outs[TRUNCATED, i] = False
+
+
+@njit(cache=True, inline="always")
+def _restart_board(i, new_status, counters, flags8) -> None:
+    counters[0, i] = 0
+    counters[1, i] = 0
+    flags8[0, i] = new_status
+    flags8[1, i] = False
+
+
+@njit(cache=True)
+def _settle_bits(i, bits, rng, counters, flags8, outs, p_four, target_exp, autoreset) -> None:
+    """A bitboard that is not ongoing: restarted if it ended last step and ``autoreset`` is
+    on, left as it is otherwise (its status and pending flag unchanged)."""
+    restart = autoreset and flags8[1, i] != 0
+    if restart:
+        x = bb.spawn_bits(bb.spawn_bits(np.uint64(0), rng, i, p_four), rng, i, p_four)
+        bits[i] = x
+        _restart_board(i, bb.status_bits(x, target_exp), counters, flags8)
+    _book_still(i, restart, outs)
+
+
+@njit(cache=True)
+def _settle_flat(i, cells, size, rng, counters, flags8, outs, p_four, target_exp,
+                 autoreset) -> None:
+    """:func:`_settle_bits` for board ``i`` of ``cells`` (B, N*N)."""
+    restart = autoreset and flags8[1, i] != 0
+    if restart:
+        flat = cells[i]
+        reset_flat(flat, rng, i, p_four)
+        _restart_board(i, status_flat(flat, size, target_exp), counters, flags8)
+    _book_still(i, restart, outs)
+
+
+@njit(cache=True)
+def _step_generic(cells, i, size, action, rng, p_four, target_exp) -> tuple:
+    """The generic kernel's step of board ``i``: (gain, changed, status, largest exponent)."""
+    return step_flat_top(cells[i], size, rng, i, action, p_four, target_exp)
+
+
+@njit(cache=True, inline="always")
+def _put_mask(masks, i, legal) -> None:
+    for a in range(4):
+        masks[i, a] = (legal >> a) & 1
+
+
+@njit(cache=True, inline="always")
+def _step_cells(cells, i, size, action, rng, p_four, target_exp, tables, at_least) -> tuple:
+    """One step of an ongoing N x N board in place, nibble lines: (gain, changed, status)."""
+    gain, changed, status, state = step_cells_nibbles(cells, i, size, action, rng[i], p_four,
+                                                      target_exp, tables, at_least)
+    rng[i] = state
+    return gain, changed, status
 
 
 # Each kernel below runs the boards lo..hi in one non-inlined function (the per-board code
@@ -253,17 +295,22 @@ def _book(i, what, gain, moved, new_status, max_steps, counters, flags8, outs):
 @njit(cache=True)
 def _bits_range(lo, hi, bits, actions, rng, counters, flags8, rules, gains, outs, masks,
                 want_masks, words, moves):
-    max_steps = rules[2]
+    p_four, target_exp, max_steps, autoreset, _ = rules
     for i in range(lo, hi):
-        x, gain, moved, what, new_status = _advance_bits(
-            bits[i], actions[i], flags8[1, i], flags8[0, i], rng, i, rules, moves)
-        bits[i] = x
-        gains[i] = gain
-        _book(i, what, gain, moved, new_status, max_steps, counters, flags8, outs)
+        if flags8[1, i] or flags8[0, i] != ONGOING:
+            gains[i] = 0
+            _settle_bits(i, bits, rng, counters, flags8, outs, p_four, target_exp, autoreset)
+        else:
+            x, gain, changed, status, state = bb.step_bits(
+                bits[i], actions[i], rng[i], p_four, target_exp, moves)
+            bits[i] = x
+            rng[i] = state
+            gains[i] = gain
+            _book_moved(i, gain, changed, status, max_steps, counters, flags8, outs)
         if want_masks:
-            bb.legal_mask_bits(x, masks[i])
+            _put_mask(masks, i, bb.legal_bits(bits[i]))
         if words.shape[0]:
-            bb.unpack_words(x, words, 2 * i)
+            words[2 * i], words[2 * i + 1] = bb.board_words(bits[i])
 
 
 @njit(parallel=True, cache=True)
@@ -288,40 +335,66 @@ def _step_bits_serial(bits, actions, rng, counters, flags8, rules, gains, outs, 
     return 0
 
 
+def _size_token(size: int) -> tuple[int, ...]:
+    """A tuple of ``size`` zeros for the N x N kernels: its type, UniTuple(int64, N), makes
+    numba compile them once per board size with N a constant (``len(lines)``), so that the
+    per-line loops unroll. The same code with N only known at run time runs half as fast
+    (LLVM vectorizes the 6-cell loops, badly). Only the sizes in use get compiled."""
+    return (0,) * size
+
+
+@njit(cache=True, inline="always")
+def _nibble_reach(target_exp) -> np.uint64:
+    """The constant of :func:`move_cells_nibbles` that flags tiles >= target_exp (<= 15)."""
+    return np.uint64(max(16 - target_exp, 1)) * np.uint64(0x0101010101010101)
+
+
 @njit(cache=True)
 def _flat_range(lo, hi, boards, actions, rng, counters, flags8, rules, gains, outs, masks,
-                want_masks):
-    max_steps = rules[2]
-    size = boards.shape[1]
+                want_masks, tables, lines):
+    p_four, target_exp, max_steps, autoreset, nibbles = rules
+    size = len(lines)  # a compile-time constant: see _size_token
+    cells = boards.reshape(boards.shape[0], size * size)
+    at_least = _nibble_reach(target_exp)
     for i in range(lo, hi):
-        flat = boards[i].reshape(-1)
-        gain, moved, what, new_status = _advance_flat(
-            flat, size, actions[i], flags8[1, i], flags8[0, i], rng, i, rules)
-        gains[i] = gain
-        _book(i, what, gain, moved, new_status, max_steps, counters, flags8, outs)
+        if flags8[1, i] or flags8[0, i] != ONGOING:
+            gains[i] = 0
+            _settle_flat(i, cells, size, rng, counters, flags8, outs, p_four, target_exp,
+                         autoreset)
+        else:
+            if nibbles:
+                gain, changed, status = _step_cells(cells, i, size, actions[i], rng, p_four,
+                                                    target_exp, tables, at_least)
+                if status == CHECK_STUCK:
+                    status = ONGOING if can_move_cells(cells, i, size) else FAILED
+            else:
+                gain, changed, status, _ = _step_generic(cells, i, size, actions[i], rng,
+                                                         p_four, target_exp)
+            gains[i] = gain
+            _book_moved(i, gain, changed, status, max_steps, counters, flags8, outs)
         if want_masks:
-            legal_mask_flat(flat, size, masks[i])
+            _put_mask(masks, i, legal_bits_cells(cells, i, size))
 
 
 @njit(parallel=True, cache=True)
 def _step_flat_par(boards, actions, rng, counters, flags8, rules, gains, outs, masks,
-                   want_masks) -> int:
+                   want_masks, tables, lines) -> int:
     if _count_bad(actions):
         return -1
     n = boards.shape[0]
     for c in prange((n + CHUNK - 1) // CHUNK):
         _flat_range(c * CHUNK, min(n, c * CHUNK + CHUNK), boards, actions, rng, counters,
-                    flags8, rules, gains, outs, masks, want_masks)
+                    flags8, rules, gains, outs, masks, want_masks, tables, lines)
     return 0
 
 
 @njit(cache=True)
 def _step_flat_serial(boards, actions, rng, counters, flags8, rules, gains, outs, masks,
-                      want_masks) -> int:
+                      want_masks, tables, lines) -> int:
     if _count_bad(actions):
         return -1
     _flat_range(0, boards.shape[0], boards, actions, rng, counters, flags8, rules, gains, outs,
-                masks, want_masks)
+                masks, want_masks, tables, lines)
     return 0
 
 
@@ -343,16 +416,22 @@ def _gym_extras(i, top, counters, flags8, outs, ints):
 def _gym_bits_range(lo, hi, bits, actions, rng, counters, flags8, rules, obs, rewards, outs,
                     masks, ints, moves, row_max):
     words = obs.reshape(-1).view(np.uint64)
-    max_steps = rules[2]
+    p_four, target_exp, max_steps, autoreset, _ = rules
     for i in range(lo, hi):
-        x, gain, moved, what, new_status = _advance_bits(
-            bits[i], actions[i], flags8[1, i], flags8[0, i], rng, i, rules, moves)
-        bits[i] = x
-        rewards[i] = gain
-        _book(i, what, gain, moved, new_status, max_steps, counters, flags8, outs)
+        if flags8[1, i] or flags8[0, i] != ONGOING:
+            rewards[i] = 0
+            _settle_bits(i, bits, rng, counters, flags8, outs, p_four, target_exp, autoreset)
+        else:
+            x, gain, changed, status, state = bb.step_bits(
+                bits[i], actions[i], rng[i], p_four, target_exp, moves)
+            bits[i] = x
+            rng[i] = state
+            rewards[i] = gain
+            _book_moved(i, gain, changed, status, max_steps, counters, flags8, outs)
+        x = bits[i]
         _gym_extras(i, bb.max_exp_bits(x, row_max), counters, flags8, outs, ints)
-        bb.legal_mask_bits(x, masks[i])
-        bb.unpack_words(x, words, 2 * i)
+        _put_mask(masks, i, bb.legal_bits(x))
+        words[2 * i], words[2 * i + 1] = bb.board_words(x)
 
 
 @njit(parallel=True, cache=True)
@@ -379,51 +458,58 @@ def _gym_bits_serial(bits, actions, rng, counters, flags8, rules, obs, rewards, 
 
 @njit(cache=True)
 def _gym_flat_range(lo, hi, boards, actions, rng, counters, flags8, rules, obs, rewards, outs,
-                    masks, ints):
-    max_steps = rules[2]
-    size = boards.shape[1]
+                    masks, ints, tables, lines):
+    p_four, target_exp, max_steps, autoreset, nibbles = rules
+    size = len(lines)  # a compile-time constant: see _size_token
+    area = size * size
+    cells = boards.reshape(boards.shape[0], area)
+    obs_cells = obs.reshape(obs.shape[0], area)
+    at_least = _nibble_reach(target_exp)
     for i in range(lo, hi):
-        flat = boards[i].reshape(-1)
-        gain, moved, what, new_status = _advance_flat(
-            flat, size, actions[i], flags8[1, i], flags8[0, i], rng, i, rules)
-        rewards[i] = gain
-        _book(i, what, gain, moved, new_status, max_steps, counters, flags8, outs)
+        if flags8[1, i] or flags8[0, i] != ONGOING:
+            rewards[i] = 0
+            _settle_flat(i, cells, size, rng, counters, flags8, outs, p_four, target_exp,
+                         autoreset)
+        else:
+            if nibbles:
+                gain, changed, status = _step_cells(cells, i, size, actions[i], rng, p_four,
+                                                    target_exp, tables, at_least)
+                if status == CHECK_STUCK:
+                    status = ONGOING if can_move_cells(cells, i, size) else FAILED
+            else:
+                gain, changed, status, _ = _step_generic(cells, i, size, actions[i], rng,
+                                                         p_four, target_exp)
+            rewards[i] = gain
+            _book_moved(i, gain, changed, status, max_steps, counters, flags8, outs)
         top = 0
-        for k in range(flat.shape[0]):
-            top = max(top, int(flat[k]))
+        for k in range(area):
+            v = cells[i, k]
+            obs_cells[i, k] = v
+            top = max(top, int(v))
         _gym_extras(i, top, counters, flags8, outs, ints)
-        legal_mask_flat(flat, size, masks[i])
-        obs[i] = boards[i]
+        _put_mask(masks, i, legal_bits_cells(cells, i, size))
 
 
 @njit(parallel=True, cache=True)
 def _gym_flat_par(boards, actions, rng, counters, flags8, rules, obs, rewards, outs, masks,
-                  ints) -> int:
+                  ints, tables, lines) -> int:
     if _count_bad(actions):
         return -1
     n = boards.shape[0]
     for c in prange((n + CHUNK - 1) // CHUNK):
         _gym_flat_range(c * CHUNK, min(n, c * CHUNK + CHUNK), boards, actions, rng, counters,
-                        flags8, rules, obs, rewards, outs, masks, ints)
+                        flags8, rules, obs, rewards, outs, masks, ints, tables, lines)
     return 0
 
 
 @njit(cache=True)
 def _gym_flat_serial(boards, actions, rng, counters, flags8, rules, obs, rewards, outs, masks,
-                     ints) -> int:
+                     ints, tables, lines) -> int:
     if _count_bad(actions):
         return -1
     _gym_flat_range(0, boards.shape[0], boards, actions, rng, counters, flags8, rules, obs,
-                    rewards, outs, masks, ints)
+                    rewards, outs, masks, ints, tables, lines)
     return 0
-
-
-@njit(cache=True, inline="always")
-def _restart_board(i, new_status, counters, flags8) -> None:
-    counters[0, i] = 0
-    counters[1, i] = 0
-    flags8[0, i] = new_status
-    flags8[1, i] = False
 
 
 @njit(cache=True)
@@ -492,10 +578,11 @@ class BatchedBoards:
     ``max_steps`` truncation) is flagged ``pending``. With ``autoreset=True`` a pending board
     is reset by the *next* ``step`` instead of moved (Gymnasium 1.x NEXT_STEP semantics),
     continuing its own RNG stream; otherwise ended boards are left as they are.
-    On 4x4 with target <= 2**15 the state lives in 64-bit bitboards (``fast_path``);
-    ``boards`` always returns the (B, N, N) uint8 exponents. Batches smaller than
-    ``parallel_min_batch`` step on one thread: starting the thread pool costs more than it saves
-    there (much more on a loaded machine). ``scores``, ``lengths``, ``status`` and ``pending``
+    With ``fast_path`` and target <= 2**15, 4x4 state lives in 64-bit bitboards and other
+    sizes step through nibble-line tables (``uses_bitboard``, ``uses_nibbles``; same games as
+    the generic kernels); ``boards`` always returns the (B, N, N) uint8 exponents. Batches
+    smaller than ``parallel_min_batch`` step on one thread: starting the thread pool costs
+    more than it saves there (much more on a loaded machine). ``scores``, ``lengths``, ``status`` and ``pending``
     are views of two small 2-D arrays (see the kernels' comment). On a shared machine run with
     ``OMP_WAIT_POLICY=PASSIVE`` (or ``NUMBA_THREADING_LAYER=workqueue``): numba's default
     OpenMP pool spin-waits and then two threads run slower than one.
@@ -524,6 +611,13 @@ class BatchedBoards:
         self.uses_bitboard = bool(
             fast_path and n == 4 and self.config.target_exp <= bb.MAX_BITBOARD_TARGET_EXP
         )
+        # Other sizes: lines of nibbles through table lookups while exponents fit a nibble.
+        self.uses_nibbles = bool(
+            fast_path and not self.uses_bitboard
+            and self.config.target_exp <= MAX_NIBBLE_TARGET_EXP
+        )
+        self._tables = (_CHUNK_TABLE, build_empty_masks(n), _SELECT_TABLE)
+        self._lines = _size_token(n)
         self._boards = np.zeros((batch, n, n), dtype=np.uint8)
         self._bits = np.zeros(batch, dtype=np.uint64)
         self._boards_stale = False
@@ -536,7 +630,7 @@ class BatchedBoards:
         self._result = StepResult(batch)
         self._no_words = np.zeros(0, dtype=np.uint64)
         self._rules = (self.config.p_four, self.config.target_exp, self.max_steps,
-                       self.autoreset)
+                       self.autoreset, self.uses_nibbles)
         self.reset()
 
     @property
@@ -596,7 +690,8 @@ class BatchedBoards:
                             _TABLES.moves)
             self._boards_stale = not want_boards
         else:
-            bad = self._run(_step_flat_serial, _step_flat_par, self._boards, *common)
+            bad = self._run(_step_flat_serial, _step_flat_par, self._boards, *common,
+                            self._tables, self._lines)
         if bad:
             raise ValueError(_BAD_ACTIONS)
         return res
@@ -619,7 +714,8 @@ class BatchedBoards:
                             _TABLES.row_max)
             self._boards_stale = True
         else:
-            bad = self._run(_gym_flat_serial, _gym_flat_par, self._boards, *common)
+            bad = self._run(_gym_flat_serial, _gym_flat_par, self._boards, *common,
+                            self._tables, self._lines)
         if bad:
             raise ValueError(_BAD_ACTIONS)
         score, max_tile, moves = ints

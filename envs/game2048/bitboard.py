@@ -20,7 +20,7 @@ import numpy as np
 from numba import njit
 
 from .kernels import FAILED, ONGOING, SUCCESS
-from .rng import next_below, next_unit
+from .rng import advanced, below, bits_at, next_below, next_unit, unit
 
 MAX_BITBOARD_TARGET_EXP = 15
 _LITTLE_ENDIAN = sys.byteorder == "little"
@@ -137,6 +137,22 @@ def move_bits(x: np.uint64, action: int, moves: np.ndarray) -> tuple:
 
 
 @njit(cache=True, inline="always")
+def _pick(cond: bool, a: np.uint64, b: np.uint64) -> np.uint64:
+    """``a if cond else b`` as a mask blend: random conditions must not become branches."""
+    m = np.uint64(0) - np.uint64(cond)
+    return (a & m) | (b & ~m)
+
+
+@njit(cache=True, inline="always")
+def move_bits_any(x: np.uint64, action: int, moves: np.ndarray) -> tuple:
+    """:func:`move_bits` without a branch on the action (random actions mispredict a branch
+    most of the time, which costs more than the transposes done for nothing)."""
+    vertical = (action & 1) == 0  # 0 up, 2 down: columns become rows
+    rows, gain = _rows_move(_pick(vertical, transpose(x), x), moves, action >> 1)
+    return _pick(vertical, transpose(rows), rows), gain
+
+
+@njit(cache=True, inline="always")
 def _zero_nibbles(x: np.uint64, low_bits: np.uint64) -> np.uint64:
     """Bit 4k set for every zero nibble k selected by ``low_bits`` (0x1 per nibble)."""
     t = x | (x >> _U1)
@@ -176,6 +192,32 @@ def spawn_bits(x: np.uint64, rng: np.ndarray, i: int, p_four: float) -> np.uint6
 
 
 @njit(cache=True, inline="always")
+def step_bits(x: np.uint64, action: int, state: np.uint64, p_four: float, target_exp: int,
+              moves: np.ndarray) -> tuple:
+    """Move, spawn if the board changed, new status, for an ongoing board (it has tiles):
+    (new bits, gain, changed, status, new rng state).
+
+    Same results and draws as :func:`move_bits`, :func:`spawn_bits`, :func:`status_bits`.
+    The draws are worked out from the state value side by side, and the state is stored
+    once by the caller. The branch on the action is replaced by selects (random actions
+    would mispredict it most of the time); the one on ``changed`` stays: measured, it costs
+    less than building a spawn that is then dropped.
+    """
+    y, gain = move_bits_any(x, action, moves)
+    changed = y != x
+    status = ONGOING
+    if changed:
+        free = _zero_nibbles(y, _LOW)  # y has a tile: at most 15 empty nibbles, no overflow
+        running = free * _LOW  # nibble k: empty nibbles up to k
+        pick = below(bits_at(state, 1), np.int64(running >> _U60))
+        value = _U1 + np.uint64(unit(bits_at(state, 2)) < p_four)
+        y |= value * _zero_nibbles(running ^ (np.uint64(pick + 1) * _LOW), free)
+        status = status_bits(y, target_exp)
+        state = advanced(state, 2)
+    return y, gain, changed, status, state
+
+
+@njit(cache=True, inline="always")
 def has_tile_at_least(x: np.uint64, exp: int) -> bool:
     """Some nibble >= exp (1..15): nibble + 16 - exp carries into bit 4 of its byte lane."""
     add = np.uint64(16 - exp) * _BYTE_ONES
@@ -194,12 +236,10 @@ def can_move_bits(x: np.uint64) -> bool:
     return _zero_nibbles(x ^ (x >> _U16), _COL_PAIRS) != _U0
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def max_exp_bits(x: np.uint64, row_max: np.ndarray) -> int:
-    top = 0
-    for r in range(4):
-        top = max(top, int(row_max[(x >> np.uint64(16 * r)) & _ROW]))
-    return top
+    top = max(row_max[x & _ROW], row_max[(x >> _U16) & _ROW])
+    return int(max(top, max(row_max[(x >> _U32) & _ROW], row_max[x >> _U48])))
 
 
 @njit(cache=True, inline="always")
@@ -256,10 +296,15 @@ def _native_order(x: np.uint64) -> np.uint64:
 
 
 @njit(cache=True, inline="always")
+def board_words(x: np.uint64) -> tuple[np.uint64, np.uint64]:
+    """Bitboard -> the 16 exponent bytes of one board, as 2 uint64 (rows 0-1, rows 2-3)."""
+    return _native_order(_spread_nibbles(x)), _native_order(_spread_nibbles(x >> _U32))
+
+
+@njit(cache=True, inline="always")
 def unpack_words(x: np.uint64, words: np.ndarray, at: int) -> None:
     """Bitboard -> the 16 exponent bytes of one board, as 2 uint64 at ``words[at:at + 2]``."""
-    words[at] = _native_order(_spread_nibbles(x))
-    words[at + 1] = _native_order(_spread_nibbles(x >> _U32))
+    words[at], words[at + 1] = board_words(x)
 
 
 @njit(cache=True)

@@ -11,6 +11,11 @@ boards make such branches mispredict about half the time). A move also reports t
 empty-cell count, the largest tile and each line's tile count, so a step finds its spawn
 cell without scanning the board and derives its status without rescanning it. Signed and
 unsigned ints are never mixed: numba would compute with floats.
+
+The batch's N x N fast path (targets <= 2**15, see "nibble lines" below) slides lines of
+nibbles through a lookup table instead, spawns by selecting the k-th bit of an empty-cell
+mask, and works on one (B, N*N) array indexed by board, never on per-board views (each
+view costs numba a reference-count pair).
 """
 
 from __future__ import annotations
@@ -18,9 +23,10 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .rng import next_below, next_unit
+from .rng import advanced, below, bits_at, next_below, next_unit, unit
 
 ONGOING, SUCCESS, FAILED = 0, 1, 2
+CHECK_STUCK = 3  # step_cells_nibbles: full after the spawn, can_move_cells decides
 
 _BYTE = np.uint64(0xFF)
 _U0, _U8 = np.uint64(0), np.uint64(8)
@@ -293,3 +299,240 @@ def step_board_info(
     gain, changed, status, top = step_flat_top(flat, size, rng, 0, action, p_four, target_exp)
     legal_mask_flat(flat, size, mask)
     return gain, changed, status, top
+
+
+# ---------------------------------------------------------------- nibble lines, N x N
+#
+# While every exponent fits a nibble (targets up to 2**15: a game stops at its target) a line
+# of N <= 8 cells packs into 32 bits, in line order (nibble 0 = the cell at the side moved
+# toward), and slides through lookups of 3 cells at a time. The slide is a left-to-right pass
+# whose only state is the tile still waiting for a partner (0 = none), so one table indexed
+# by (waiting tile, next 3 cells) gives everything: the tiles that pass leaves behind, how
+# many, the tile left waiting and the merge gain. Up to 3 dependent lookups per line replace
+# the per-cell merge loop of :func:`_slide_line` and give the same lines and gains.
+
+MAX_NIBBLE_TARGET_EXP = 15
+_CHUNK_CELLS = 3
+_CHUNK_BITS = 12
+_U4, _U12, _U16, _U32, _U56 = (np.uint64(s) for s in (4, 12, 16, 32, 56))
+_CHUNK = np.uint64(0xFFF)
+_NIB = np.uint64(0xF)
+_EVEN_NIBS = np.uint64(0x0F0F0F0F)
+_BYTES_10 = np.uint64(0x1010101010101010)
+_BYTES_55 = np.uint64(0x5555555555555555)
+_BYTES_33 = np.uint64(0x3333333333333333)
+_BYTES_0F = np.uint64(0x0F0F0F0F0F0F0F0F)
+
+
+@njit(cache=True)
+def _fill_chunk_table(table: np.ndarray) -> None:
+    for waiting_in in range(16):
+        for chunk in range(1 << _CHUNK_BITS):
+            waiting = waiting_in
+            left = 0  # tiles settled by this chunk, packed from nibble 0
+            n = 0
+            gain = 0
+            for k in range(_CHUNK_CELLS):
+                v = (chunk >> (4 * k)) & 0xF
+                if v == 0:
+                    continue
+                if waiting == 0:
+                    waiting = v
+                elif waiting == v:
+                    left |= min(v + 1, 15) << (4 * n)  # saturates only past any target
+                    n += 1
+                    gain += 1 << (v + 1)
+                    waiting = 0
+                else:
+                    left |= waiting << (4 * n)
+                    n += 1
+                    waiting = v
+            table[(waiting_in << _CHUNK_BITS) | chunk] = (
+                left | ((4 * n) << 12) | (waiting << 16) | (gain << 32))
+
+
+def build_chunk_table() -> np.ndarray:
+    """(65536,) uint64: entry (waiting << 12 | 3 cells) = settled tiles (bits 0-11) | 4 * their
+    count (bits 12-15) | tile left waiting (bits 16-19) | gain (bits 32-63)."""
+    table = np.zeros(16 << _CHUNK_BITS, dtype=np.uint64)
+    _fill_chunk_table(table)
+    return table
+
+
+def build_empty_masks(size: int) -> np.ndarray:
+    """(4, size + 1) uint64: row-major bits of the empty cells of line 0 after a move with
+    action a when n tiles are left in it; line l's mask is this shifted by l * (line stride)."""
+    masks = np.zeros((4, size + 1), dtype=np.uint64)
+    for n in range(size + 1):
+        for k in range(n, size):  # line positions k >= n are empty, counted from the front
+            masks[0, n] |= np.uint64(1) << np.uint64(k * size)  # up: column 0, rows k
+            masks[1, n] |= np.uint64(1) << np.uint64(k)  # left: row 0, columns k
+            masks[2, n] |= np.uint64(1) << np.uint64((size - 1 - k) * size)  # down
+            masks[3, n] |= np.uint64(1) << np.uint64(size - 1 - k)  # right
+    return masks
+
+
+def build_select_table() -> np.ndarray:
+    """(8 * 256,) uint8: entry (rank << 8 | byte) = position of the rank-th set bit of byte."""
+    table = np.zeros(8 * 256, dtype=np.uint8)
+    for byte in range(256):
+        ones = [b for b in range(8) if byte >> b & 1]
+        for rank, b in enumerate(ones):
+            table[(rank << 8) | byte] = b
+    return table
+
+
+@njit(cache=True, inline="always")
+def running_bytes(mask: np.uint64) -> np.uint64:
+    """Byte j = number of set bits of ``mask`` in bytes 0..j (so byte 7 = its popcount)."""
+    s = mask - ((mask >> np.uint64(1)) & _BYTES_55)
+    s = (s & _BYTES_33) + ((s >> np.uint64(2)) & _BYTES_33)
+    return ((s + (s >> _U4)) & _BYTES_0F) * _BYTES_01
+
+
+@njit(cache=True, inline="always")
+def select_bit(mask: np.uint64, upto: np.uint64, rank: int, select: np.ndarray) -> int:
+    """Position of the rank-th (from 0) set bit of ``mask``, rank < popcount, ``upto`` =
+    :func:`running_bytes` of it; no loop: the byte that holds the bit by a bytewise compare,
+    the bit inside that byte from a table."""
+    r = np.uint64(rank)
+    # High bit of byte j set iff upto_j <= rank (no borrow: upto_j <= 64 < 0x80).
+    before = (((r * _BYTES_01) | _BYTES_80) - upto) & _BYTES_80
+    shift = (((before >> np.uint64(7)) * _BYTES_01) >> _U56) * _U8  # 8 * bytes before it
+    below = ((upto << _U8) >> shift) & _BYTE  # set bits in those bytes
+    inner = (mask >> shift) & _BYTE
+    return np.int64(shift) + np.int64(select[((r - below) << _U8) | inner])
+
+
+@njit(cache=True, inline="always")
+def spawn_spot(empty: np.uint64, state: np.uint64, p_four: float, select: np.ndarray) -> tuple:
+    """Where and what to spawn on the empty cells ``empty`` (row-major bits, not 0) with the
+    draws that follow stream state ``state``: (flat index, exponent, empty cells before).
+
+    Same draws and cell as :func:`spawn_flat`: index among the empty cells, then 2 or 4.
+    """
+    upto = running_bytes(empty)
+    count = np.int64(upto >> _U56)
+    pick = below(bits_at(state, 1), count)
+    value = 2 if unit(bits_at(state, 2)) < p_four else 1
+    return select_bit(empty, upto, pick, select), value, count
+
+
+@njit(cache=True, inline="always")
+def step_cells_nibbles(cells: np.ndarray, i: int, size: int, action: int, state: np.uint64,
+                       p_four: float, target_exp: int, tables: tuple,
+                       at_least: np.uint64) -> tuple:
+    """One step of board ``i`` of ``cells`` (B, N*N) in place, for an ongoing board (no tile
+    at the target yet, a move possible) with target_exp <= 15: (gain, changed, status, new rng
+    state); status :data:`CHECK_STUCK` means "full after the spawn": the caller settles it
+    with :func:`can_move_cells`. ``at_least`` is the uint64 (16 - target_exp) * 0x0101...
+
+    Same results and draws as :func:`step_flat` on such boards (a move that changes nothing
+    leaves an ongoing board ongoing), and no branch on random data: the spawn is always
+    worked out (on a stand-in cell when nothing moved) and kept or dropped by selects.
+    """
+    chunk_table, empty_masks, select = tables
+    gain, changed, empty, reached = move_cells_nibbles(cells, i, size, action, chunk_table,
+                                                       empty_masks, at_least)
+    spawn = changed and empty != _U0  # a move that changes the board frees a cell
+    spot, value, count = spawn_spot(empty | np.uint64(not spawn), state, p_four, select)
+    spot = spot if spawn else 0
+    cells[i, spot] = value if spawn else cells[i, spot]
+    success = reached or value >= target_exp
+    status = SUCCESS if success else (CHECK_STUCK if count == 1 else ONGOING)
+    return gain, changed, status if spawn else ONGOING, advanced(state, 2) if spawn else state
+
+
+@njit(cache=True, inline="always")
+def _line_layout(size: int, action: int) -> tuple[int, int, int]:
+    """(first cell of line 0, cell stride along a line, stride between lines), no branches."""
+    vertical = (action & 1) == 0
+    along = size if vertical else 1
+    across = 1 if vertical else size
+    backward = action >= 2  # down and right start from the far side
+    start = (size - 1) * along if backward else 0
+    return start, -along if backward else along, across
+
+
+@njit(cache=True, inline="always")
+def _slide_nibbles(line: np.uint64, chunks: int, table: np.ndarray) -> tuple:
+    """Slide a nibble line toward nibble 0: (new line, gain, tiles left)."""
+    out = _U0
+    pos = _U0
+    waiting = _U0
+    gain = _U0
+    for c in range(chunks):
+        e = table[(waiting << _U12) | ((line >> np.uint64(12 * c)) & _CHUNK)]
+        out |= (e & _CHUNK) << pos
+        pos += (e >> _U12) & _NIB
+        waiting = (e >> _U16) & _NIB
+        gain += e >> _U32
+    out |= waiting << pos
+    return out, np.int64(gain), np.int64(pos >> np.uint64(2)) + np.int64(waiting != _U0)
+
+
+@njit(cache=True, inline="always")
+def move_cells_nibbles(cells: np.ndarray, i: int, size: int, action: int, table: np.ndarray,
+                       empty_masks: np.ndarray, at_least: np.uint64) -> tuple:
+    """Slide and merge board ``i`` of ``cells`` (B, N*N) in place, every exponent <= 15:
+    (gain, changed, empty-cell mask (row-major bits), whether a tile has at least the exponent
+    that ``at_least`` = (16 - exp) * 0x0101... encodes)."""
+    start, along, across = _line_layout(size, action)
+    chunks = (size + _CHUNK_CELLS - 1) // _CHUNK_CELLS
+    gain = 0
+    changed = False
+    empty = _U0
+    reach = _U0
+    for line in range(size):
+        first = start + line * across
+        packed = _U0
+        for k in range(size):
+            packed |= np.uint64(cells[i, first + k * along]) << np.uint64(4 * k)
+        out, g, tiles = _slide_nibbles(packed, chunks, table)
+        for k in range(size):
+            cells[i, first + k * along] = (out >> np.uint64(4 * k)) & _NIB
+        gain += g
+        changed |= out != packed
+        empty |= empty_masks[action, tiles] << np.uint64(line * across)
+        # Even and odd nibbles in separate bytes, so that adding 16 - exp to each carries
+        # into bit 4 of a byte exactly where a nibble is >= exp.
+        reach |= ((out & _EVEN_NIBS) | (((out >> _U4) & _EVEN_NIBS) << _U32)) + at_least
+    return gain, changed, empty, (reach & _BYTES_10) != _U0
+
+
+@njit(cache=True)
+def can_move_cells(cells: np.ndarray, i: int, size: int) -> bool:
+    """:func:`can_move_flat` for board ``i`` of ``cells`` (B, N*N); a call of its own (full
+    boards are rare), so that its early exits stay out of the callers' hot loops."""
+    for r in range(size):
+        for c in range(size):
+            v = cells[i, r * size + c]
+            if v == 0:
+                return True
+            if c + 1 < size and cells[i, r * size + c + 1] == v:
+                return True
+            if r + 1 < size and cells[i, (r + 1) * size + c] == v:
+                return True
+    return False
+
+
+@njit(cache=True)
+def legal_bits_cells(cells: np.ndarray, i: int, size: int) -> int:
+    """Bit a set iff action a changes board ``i`` of ``cells`` (B, N*N): the answers of
+    :func:`legal_mask_flat` without making a per-board view (views cost reference counts)."""
+    bits = 0
+    for action in range(4):
+        start, along, across = _line_layout(size, action)
+        for line in range(size):
+            first = start + line * across
+            legal = False
+            for k in range(size - 1):
+                front = cells[i, first + k * along]
+                back = cells[i, first + (k + 1) * along]
+                if back != 0 and (front == 0 or front == back):
+                    legal = True
+                    break
+            if legal:
+                bits |= 1 << action
+                break
+    return bits
