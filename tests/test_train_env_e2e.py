@@ -87,7 +87,7 @@ def test_ctrl_c_during_grpo_saves_the_adapter_and_writes_the_report(tmp_path):
     report = (run / "report.md").read_text()
     assert "interrupted" in report.lower()
     rows = steps.read_text().splitlines()
-    assert 1 <= len(rows) < 40
+    assert 0 < len(rows) < 40  # stopped early, after at least one logged step
     give_up = time.monotonic() + 20
     while not _sandbox_workers() <= workers_before and time.monotonic() < give_up:
         time.sleep(0.2)
