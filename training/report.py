@@ -114,16 +114,10 @@ def failure_modes(inputs: ReportInputs) -> list[str]:
         zero = [r["step"] for r in inputs.steps if (r.get("frac_reward_zero_std") or 0) >= 1]
         if zero:
             notes.append(f"steps with no reward variance in any group: {zero[:12]}")
-        outcome_totals: dict[str, int] = {}
-        for row in inputs.steps:
-            for k, v in (row.get("outcomes") or {}).items():
-                outcome_totals[k] = outcome_totals.get(k, 0) + v
+        outcome_totals = _summed(inputs.steps, "outcomes")
         if outcome_totals:
             notes.append("sandbox outcomes during training: " + _counts(outcome_totals))
-        format_totals: dict[str, int] = {}
-        for row in inputs.steps:
-            for k, v in (row.get("format_outcomes") or {}).items():
-                format_totals[k] = format_totals.get(k, 0) + v
+        format_totals = _summed(inputs.steps, "format_outcomes")
         if format_totals:
             notes.append("contract verdicts on training completions: " + _counts(format_totals))
     if not inputs.smoke.ok:
@@ -174,3 +168,12 @@ def next_change(inputs: ReportInputs) -> str:
         return ("Format is learned but answers/strategies fail: weight correctness higher "
                 "(a shaped reward preset) and raise trainer.max_steps.")
     return "Rewards hold and the format is stable: raise trainer.max_steps and num_generations."
+
+
+def _summed(steps: list[dict], key: str) -> dict[str, int]:
+    """Per-step count mappings under ``key`` added up over the run."""
+    totals: dict[str, int] = {}
+    for row in steps:
+        for name, count in (row.get(key) or {}).items():
+            totals[name] = totals.get(name, 0) + count
+    return totals
