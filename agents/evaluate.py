@@ -1,4 +1,4 @@
-"""Evaluate 2048 strategies on a seed set: ``python -m agents.evaluate TARGET... --seeds eval``.
+"""Evaluate 2048 strategies on a seed set: ``python -m strategy_gym.agents.evaluate TARGET... --seeds eval``.
 
 A TARGET is a strategy source file (``*.py``, run through the sandbox exactly like model code),
 a directory of them, a JSONL file of model generations (one completion per line: a string or an
@@ -18,11 +18,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from agents.playout import GameRecord, PlayConfig, StrategyEvaluator
-from agents.report import plot_summaries, summarize, summary_table
-from envs.game2048 import replay
-from envs.seeds import SeedSet, parse_seed_spec
-from rewards.common import completion_text
+from strategy_gym.agents.playout import GameRecord, PlayConfig, StrategyEvaluator
+from strategy_gym.agents.report import plot_summaries, summarize, summary_table
+from strategy_gym.core.messages import completion_text
+from strategy_gym.envs.game2048 import replay
+from strategy_gym.envs.seeds import SeedSet, parse_seed_spec
 
 STRATEGY_DIR = Path(__file__).with_name("strategies")
 REFERENCE_STRATEGIES = {"random": "random_moves.py", "corner": "corner.py", "greedy": "greedy.py"}
@@ -130,7 +130,7 @@ def evaluate_candidate(candidate: Candidate, seeds: Sequence[int], config: PlayC
 
 def _evaluate_expectimax(candidate: Candidate, seeds: Sequence[int], config: PlayConfig,
                          advance: Callable[[int], None]) -> CandidateResult:  # fmt: skip
-    from agents.expectimax import play_games
+    from strategy_gym.agents.expectimax import play_games
 
     games = []
     chunk = 8  # progress granularity; the numba loop runs each chunk in parallel
@@ -192,7 +192,7 @@ def write_outputs(results: Sequence[CandidateResult], seed_set: SeedSet, spec: s
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m agents.evaluate", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m strategy_gym.agents.evaluate", description=__doc__.split("\n\n")[0])
     parser.add_argument("targets", nargs="+", help="strategy file, directory, JSONL of completions, "
                         "random / corner / greedy, or expectimax[:DEPTH]")  # fmt: skip
     parser.add_argument("--seeds", default="eval", help="seed spec: eval, eval:64, 0:1000, or a file")

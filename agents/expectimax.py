@@ -1,4 +1,4 @@
-"""Expectimax search for 2048 in numba, on the raw game kernels of :mod:`envs.game2048.kernels`.
+"""Expectimax search for 2048 in numba, on the raw game kernels of :mod:`strategy_gym.envs.game2048.kernels`.
 
 The search alternates max nodes (our four moves) and chance nodes (every empty cell gets a 2
 with probability 1 - p_four or a 4 with p_four, cells equally likely). Leaves are scored by a
@@ -18,8 +18,8 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit, prange
 
-from envs.game2048.kernels import move_flat_inplace, reset_flat, status_flat, step_flat
-from envs.game2048.rng import seed_states
+from strategy_gym.envs.game2048.kernels import move_flat_inplace, reset_flat, status_flat, step_flat
+from strategy_gym.envs.game2048.rng import seed_states
 
 ONGOING = 0
 # Heuristic weights (per line). Scale only matters relative to each other.

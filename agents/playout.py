@@ -3,7 +3,7 @@
 One completion's path: extract ``def strategy`` -> static checks -> a build probe and one game
 per seed in sandbox workers -> the trusted side replays the returned actions -> per-seed
 :class:`GameRecord` s collected in a :class:`StrategyEvaluation`. Rewards, the Task's ``assess``
-and ``python -m agents.evaluate`` all read these records, so every number comes from one path.
+and ``python -m strategy_gym.agents.evaluate`` all read these records, so every number comes from one path.
 
 Work runs in two sandbox batches: (1) the build probe and the first seed's game of every
 strategy, side by side; (2) the remaining seeds, only for strategies that built and whose first
@@ -19,8 +19,8 @@ from collections import Counter, OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from envs.game2048 import replay, validate_config
-from sandbox import (
+from strategy_gym.envs.game2048 import replay, validate_config
+from strategy_gym.sandbox import (
     DEFAULT_ALLOWED_IMPORTS,
     Job,
     Outcome,
@@ -31,8 +31,8 @@ from sandbox import (
     extract_function,
 )
 
-GAME_RUNNER = "envs.game2048.strategy_runner:play"
-PROBE_RUNNER = "agents.probe:defined"
+GAME_RUNNER = "strategy_gym.envs.game2048.strategy_runner:play"
+PROBE_RUNNER = "strategy_gym.agents.probe:defined"
 ENTRY_POINT = "strategy"
 EXTRACTION_MODES = ("lenient", "notebook")
 # Static stages (the code never ran) and the build stage; "ok" means it built.

@@ -6,8 +6,8 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from agents.playout import GameRecord
-from agents.stats import wilson_interval
+from strategy_gym.agents.playout import GameRecord
+from strategy_gym.core.stats import wilson_interval
 
 
 def summarize(games: Sequence[GameRecord]) -> dict:

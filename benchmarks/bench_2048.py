@@ -90,7 +90,7 @@ def single_env_chunk(env_id: str, steps: int = 500, **kwargs) -> Callable[[], in
 
 
 def ours_single(seconds: float) -> float:
-    import envs  # noqa: F401  (registers strategy_gym/Game2048-v0)
+    import strategy_gym.envs  # noqa: F401  (registers strategy_gym/Game2048-v0)
 
     return rate(single_env_chunk("strategy_gym/Game2048-v0", size=4), seconds)
 
@@ -137,7 +137,7 @@ def random_legal_actions(masks: np.ndarray, rng: np.ndarray, out: np.ndarray,
 
 
 def ours_vector(batch: int, seconds: float) -> float:
-    from envs.game2048 import Game2048VectorEnv
+    from strategy_gym.envs.game2048 import Game2048VectorEnv
 
     env = Game2048VectorEnv(num_envs=batch, size=4)
     _, infos = env.reset(seed=0)
@@ -193,7 +193,7 @@ def peer_vector(batch: int, seconds: float) -> float | None:
 
 def raw_moves(size: int, seconds: float, one_thread: bool) -> tuple[float, float]:
     """(moves/s, share of moves that changed the board and so spawned a tile)."""
-    from envs.game2048 import BatchedBoards
+    from strategy_gym.envs.game2048 import BatchedBoards
 
     boards = BatchedBoards(np.arange(RAW_BATCH), size, autoreset=True)
     if one_thread:

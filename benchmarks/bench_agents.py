@@ -17,11 +17,11 @@ import time
 from rich.console import Console
 from rich.table import Table
 
-from agents.evaluate import Candidate, evaluate_candidate, load_candidates
-from agents.expectimax import play_games
-from agents.playout import PlayConfig, StrategyEvaluator
-from agents.report import summarize
-from envs.seeds import builtin_seed_set
+from strategy_gym.agents.evaluate import Candidate, evaluate_candidate, load_candidates
+from strategy_gym.agents.expectimax import play_games
+from strategy_gym.agents.playout import PlayConfig, StrategyEvaluator
+from strategy_gym.agents.report import summarize
+from strategy_gym.envs.seeds import builtin_seed_set
 
 
 def measure(candidate: Candidate, seeds: list[int], config: PlayConfig, workers: int) -> dict:

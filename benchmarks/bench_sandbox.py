@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from rich.progress import Progress  # noqa: E402
 
-from sandbox import Job, SandboxPolicy, SandboxPool  # noqa: E402
+from strategy_gym.sandbox import Job, SandboxPolicy, SandboxPool  # noqa: E402
 
 TRIVIAL = "def solve(x):\n    return x + 1\n"
 CORNER = '''
@@ -56,19 +56,19 @@ def strategy(board):
     return "S"
 '''
 GAME = {"size": 4, "target": 2048, "p_four": 0.1, "max_moves": 2000}
-REAL_RUNNER = "envs.game2048.strategy_runner:play"
+REAL_RUNNER = "strategy_gym.envs.game2048.strategy_runner:play"
 WARM_RUNNER = "bench_sandbox:play_warm"  # this module, imported by the workers
 
 
 def play_warm(fn: Callable[..., Any], payload: dict) -> dict:
     """The real 2048 runner behind a ``sandbox_warmup`` hook (numba kernels loaded pre-fork)."""
-    from envs.game2048.strategy_runner import play
+    from strategy_gym.envs.game2048.strategy_runner import play
 
     return play(fn, payload)
 
 
 def sandbox_warmup() -> None:
-    from envs.game2048.strategy_runner import play
+    from strategy_gym.envs.game2048.strategy_runner import play
 
     play(lambda board: "W", {"seed": 0, "max_moves": 4})
 
@@ -83,7 +83,7 @@ def pool_call_overhead(pool: SandboxPool, calls: int) -> list[float]:
     times = []
     for i in range(calls):
         start = time.perf_counter()
-        result = pool.run(Job(TRIVIAL, "sandbox.runners:call", {"args": [i]}, policy))
+        result = pool.run(Job(TRIVIAL, "strategy_gym.sandbox.runners:call", {"args": [i]}, policy))
         times.append(time.perf_counter() - start)
         assert result.ok and result.value == i + 1, result
     return times
@@ -114,7 +114,7 @@ def subprocess_call_overhead(calls: int) -> list[float]:
 
 def pool_evaluation(pool: SandboxPool, runner: str, seeds: int) -> tuple[float, float]:
     """Seconds for the whole evaluation (sandboxed play + trusted replay) and the mean score."""
-    from envs.game2048 import replay
+    from strategy_gym.envs.game2048 import replay
 
     policy = SandboxPolicy(entry_point="strategy", time_limit_s=30.0)
     start = time.perf_counter()
@@ -130,8 +130,8 @@ def pool_evaluation(pool: SandboxPool, runner: str, seeds: int) -> tuple[float, 
 
 def in_process_evaluation(seeds: int) -> tuple[float, float]:
     """The unsafe way: exec the strategy here and trust the game it plays."""
-    from envs.game2048.game import new_game
-    from envs.game2048.strategy_runner import play
+    from strategy_gym.envs.game2048.game import new_game
+    from strategy_gym.envs.game2048.strategy_runner import play
 
     namespace: dict[str, Any] = {}
     exec(compile(CORNER, "<strategy>", "exec"), namespace)
@@ -153,7 +153,7 @@ def pool_timeout_latency(pool: SandboxPool, hog: str, limit: float, repeats: int
     elapsed = []
     for _ in range(repeats):
         start = time.perf_counter()
-        result = pool.run(Job(f"def solve():\n    return {hog}\n", "sandbox.runners:call", {}, policy))
+        result = pool.run(Job(f"def solve():\n    return {hog}\n", "strategy_gym.sandbox.runners:call", {}, policy))
         elapsed.append(time.perf_counter() - start)
         assert result.outcome == "timeout", result
     return elapsed

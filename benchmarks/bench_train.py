@@ -20,14 +20,14 @@ from typing import Any
 
 from transformers import TrainerCallback
 
-from training.grpo import GrpoSettings, build_trainer, grpo_config, train_dataset
-from training.lora import attach_lora
-from training.models import resolve_model
-from training.recording import wrap_rewards
-from training.run import quiet_libraries
-from training.smoke import SmokeCallback
-from training.steplog import StepLogger
-from training.tasks import build_rows, load_task
+from strategy_gym.training.grpo import GrpoSettings, build_trainer, grpo_config, train_dataset
+from strategy_gym.training.lora import attach_lora
+from strategy_gym.training.models import resolve_model
+from strategy_gym.training.recording import wrap_rewards
+from strategy_gym.training.run import quiet_libraries
+from strategy_gym.training.smoke import SmokeCallback
+from strategy_gym.training.steplog import StepLogger
+from strategy_gym.training.tasks import build_rows, load_task
 
 
 class StepTimer(TrainerCallback):

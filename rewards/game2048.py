@@ -1,8 +1,8 @@
 """TRL reward functions for the 2048 strategy task, layered format -> safety -> play.
 
 Each completion is evaluated once per step (extract -> static checks -> build probe -> games in
-sandbox workers -> trusted replay, see :mod:`agents.playout`); the three functions of a preset
-share one :class:`~agents.playout.StrategyEvaluator` and read its cached evaluation.
+sandbox workers -> trusted replay, see :mod:`strategy_gym.agents.playout`); the three functions of a preset
+share one :class:`~strategy_gym.agents.playout.StrategyEvaluator` and read its cached evaluation.
 
 Preset ``notebook`` (the gpt-oss 2048 notebook's values; strict fenced-block extraction,
 one seed per call shared by the whole batch, one game, 6x6 / 2048 by default)::
@@ -50,9 +50,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from agents.playout import PlayConfig, StrategyEvaluation, StrategyEvaluator
-from envs.seeds import SeedSet, builtin_seed_set
-from rewards.common import completion_texts
+from strategy_gym.agents.playout import PlayConfig, StrategyEvaluation, StrategyEvaluator
+from strategy_gym.core.messages import completion_texts
+from strategy_gym.envs.seeds import SeedSet, builtin_seed_set
 
 PLAYED_OUTCOMES = frozenset({"success", "game_over", "max_moves"})
 

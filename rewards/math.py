@@ -25,9 +25,16 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from rewards.common import completion_texts
-from text_tasks.answers import Band, BandScores, CheckMode, answers_match, parse_number, ratio_band
-from text_tasks.contracts import (
+from strategy_gym.core.messages import completion_texts
+from strategy_gym.text_tasks.answers import (
+    Band,
+    BandScores,
+    CheckMode,
+    answers_match,
+    parse_number,
+    ratio_band,
+)
+from strategy_gym.text_tasks.contracts import (
     QWEN3_EOS,
     QWEN3_REASONING_END,
     QWEN3_REASONING_START,
@@ -422,7 +429,7 @@ class ProgramRunner:
         self._last: tuple[tuple[str, ...], list] | None = None
 
     def answers(self, completions: Sequence[Any]) -> list:
-        from text_tasks.math_program import run_programs
+        from strategy_gym.text_tasks.math_program import run_programs
 
         texts = tuple(completion_texts(completions))
         if self._last is None or self._last[0] != texts:
@@ -431,8 +438,8 @@ class ProgramRunner:
 
     def _get_pool(self) -> Any:
         if self._pool is None:
-            from sandbox import SandboxPool
-            from text_tasks.math_program import RUNNER
+            from strategy_gym.sandbox import SandboxPool
+            from strategy_gym.text_tasks.math_program import RUNNER
 
             self._pool = SandboxPool(workers=self.workers, preload=[RUNNER])
         return self._pool

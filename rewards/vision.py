@@ -2,7 +2,7 @@
 
 The notebook scores +1.0 for each tag pair that occurs exactly once (``<REASONING>...``,
 ``<SOLUTION>...``; max 2.0) and 2.0 for a correct answer. Only the first is vision-specific;
-correctness is :class:`rewards.math.ContractCorrectnessReward` over the task's contract.
+correctness is :class:`strategy_gym.rewards.math.ContractCorrectnessReward` over the task's contract.
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from rewards.common import completion_texts
-from text_tasks.contracts import TagContract
+from strategy_gym.core.messages import completion_texts
+from strategy_gym.text_tasks.contracts import TagContract
 
 
 class TagPairsOnce:

@@ -22,24 +22,24 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from sandbox.errors import InvalidAction
-from sandbox.outcome import Outcome, SandboxResult
-from sandbox.policy import DEFAULT_ALLOWED_IMPORTS, Job, SandboxPolicy
-from sandbox.static_checks import check_source
+from strategy_gym.sandbox.errors import InvalidAction
+from strategy_gym.sandbox.outcome import Outcome, SandboxResult
+from strategy_gym.sandbox.policy import DEFAULT_ALLOWED_IMPORTS, Job, SandboxPolicy
+from strategy_gym.sandbox.static_checks import check_source
 
 if TYPE_CHECKING:
-    from sandbox.extract import Extraction, extract_function
-    from sandbox.pool import SandboxPool
+    from strategy_gym.sandbox.extract import Extraction, extract_function
+    from strategy_gym.sandbox.pool import SandboxPool
 
 # Imported on first use: the worker imports this package too, and the pool's modules would
 # bring ``threading`` along, whose fork hook costs every jailed child ~170 page faults.
-_LAZY = {"SandboxPool": "sandbox.pool", "Extraction": "sandbox.extract",
-         "extract_function": "sandbox.extract"}  # fmt: skip
+_LAZY = {"SandboxPool": "strategy_gym.sandbox.pool", "Extraction": "strategy_gym.sandbox.extract",
+         "extract_function": "strategy_gym.sandbox.extract"}  # fmt: skip
 
 
 def __getattr__(name: str) -> Any:
     if name not in _LAZY:
-        raise AttributeError(f"module 'sandbox' has no attribute {name!r}")
+        raise AttributeError(f"module 'strategy_gym.sandbox' has no attribute {name!r}")
     value = getattr(importlib.import_module(_LAZY[name]), name)
     globals()[name] = value
     return value

@@ -17,9 +17,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sandbox import limits, protocol, restricted
-from sandbox.errors import InvalidAction
-from sandbox.plain import NotPlainData, to_plain
+from strategy_gym.sandbox import limits, protocol, restricted
+from strategy_gym.sandbox.errors import InvalidAction
+from strategy_gym.sandbox.plain import NotPlainData, to_plain
 
 ENVELOPE_BYTES = 4096  # room for outcome and message around the value
 
@@ -66,7 +66,7 @@ def unused_namespace(proxies: dict[str, types.SimpleNamespace]) -> Namespace:
 WARMUP_SOURCE = "def warmup(x):\n    return [x, x + 1]\n"
 # Shaped like a real job: decoding it and the code touches the pages a job's decoding does.
 _WARMUP_JOBS = json.dumps({"jobs": [{
-    "entry": "warmup", "imports": [], "runner": "sandbox.runners:call", "payload": {"args": [1]},
+    "entry": "warmup", "imports": [], "runner": "strategy_gym.sandbox.runners:call", "payload": {"args": [1]},
     "time_limit": 1.0, "memory_mb": 0, "max_output": 1000, "rng_seed": 0,
 }]}).encode()  # fmt: skip
 
@@ -82,7 +82,7 @@ def _warm_up(prepared: Prepared, job_fd: int) -> None:
     warming: the first job gets one built before the fork.)"""
     if prepared.warmup is None or _job_waiting(job_fd):
         return
-    from sandbox.runners import call
+    from strategy_gym.sandbox.runners import call
 
     job = json.loads(_WARMUP_JOBS)["jobs"][0]
     code = marshal.loads(prepared.warmup)

@@ -18,7 +18,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
-from sandbox import protocol
+from strategy_gym.sandbox import protocol
 
 
 class WorkerGone(Exception):

@@ -31,16 +31,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sandbox import limits, protocol
-from sandbox.child import ENVELOPE_BYTES
-from sandbox.link import Running, Spare, WorkerGone, WorkerLink, shutdown
-from sandbox.outcome import Outcome, SandboxResult
-from sandbox.policy import Job, SandboxPolicy, parse_runner
-from sandbox.static_checks import check_source
+from strategy_gym.sandbox import limits, protocol
+from strategy_gym.sandbox.child import ENVELOPE_BYTES
+from strategy_gym.sandbox.link import Running, Spare, WorkerGone, WorkerLink, shutdown
+from strategy_gym.sandbox.outcome import Outcome, SandboxResult
+from strategy_gym.sandbox.policy import Job, SandboxPolicy, parse_runner
+from strategy_gym.sandbox.static_checks import check_source
 
 _BOOT = (
     "import json, sys; config = json.loads(sys.argv[1]); sys.path[:] = config['sys_path']; "
-    "from sandbox.worker import main; main(sys.argv)"
+    "from strategy_gym.sandbox.worker import main; main(sys.argv)"
 )
 BACKSTOP_GRACE_S = 2.0  # how long past a job's limit a worker may take to compile or answer
 CHECK_CACHE_SIZE = 1024

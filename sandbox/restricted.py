@@ -22,8 +22,8 @@ from RestrictedPython.Guards import (
     guarded_unpack_sequence,
 )
 
-from sandbox.desugar import desugar
-from sandbox.static_checks import FORBIDDEN_ATTRIBUTES
+from strategy_gym.sandbox.desugar import desugar
+from strategy_gym.sandbox.static_checks import FORBIDDEN_ATTRIBUTES
 
 # Pure builtins a strategy needs beyond RestrictedPython's safe set. RestrictedPython leaves
 # out the C-iterating ones (sorted, zip, ...) only because they bypass _getiter_, which we do

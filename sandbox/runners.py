@@ -6,8 +6,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from sandbox.errors import InvalidAction
-from sandbox.plain import NotPlainData, to_plain
+from strategy_gym.sandbox.errors import InvalidAction
+from strategy_gym.sandbox.plain import NotPlainData, to_plain
 
 
 def call(fn: Callable[..., Any], payload: dict[str, Any]) -> Any:

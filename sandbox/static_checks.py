@@ -14,9 +14,9 @@ import time
 from RestrictedPython import compile_restricted_exec
 from RestrictedPython.transformer import INSPECT_ATTRIBUTES
 
-from sandbox.desugar import desugar
-from sandbox.outcome import Outcome, SandboxResult
-from sandbox.policy import SandboxPolicy
+from strategy_gym.sandbox.desugar import desugar
+from strategy_gym.sandbox.outcome import Outcome, SandboxResult
+from strategy_gym.sandbox.policy import SandboxPolicy
 
 FORBIDDEN_NAMES = frozenset(
     {

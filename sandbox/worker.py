@@ -26,8 +26,8 @@ import types
 from collections.abc import Callable
 from typing import Any
 
-from sandbox import child, limits, protocol, restricted
-from sandbox.policy import parse_runner
+from strategy_gym.sandbox import child, limits, protocol, restricted
+from strategy_gym.sandbox.policy import parse_runner
 
 REAP_POLL_S = 0.005  # how often exited children are collected while the worker is idle
 

@@ -1,11 +1,11 @@
-"""python -m agents.evaluate: real sandbox runs, files written, same seeds -> same numbers."""
+"""python -m strategy_gym.agents.evaluate: real sandbox runs, files written, same seeds -> same numbers."""
 
 import json
 
 import pytest
 from PIL import Image
 
-from agents.evaluate import load_candidates, main, read_completions
+from strategy_gym.agents.evaluate import load_candidates, main, read_completions
 
 F = "```"
 

@@ -3,9 +3,14 @@
 import numpy as np
 import pytest
 
-from agents.expectimax import _new_stack_jit as new_stack
-from agents.expectimax import best_action, board_heuristic, heuristic_tables, play_games
-from envs.game2048 import replay
+from strategy_gym.agents.expectimax import _new_stack_jit as new_stack
+from strategy_gym.agents.expectimax import (
+    best_action,
+    board_heuristic,
+    heuristic_tables,
+    play_games,
+)
+from strategy_gym.envs.game2048 import replay
 
 SEEDS = [10_000_000 + k for k in range(4)]
 

@@ -4,11 +4,11 @@ from pathlib import Path
 
 import pytest
 
-from agents.evaluate import REFERENCE_STRATEGIES, STRATEGY_DIR
-from agents.playout import PlayConfig, StrategyEvaluator, notebook_extract
-from envs.game2048 import replay
-from envs.seeds import builtin_seed_set
-from sandbox import SandboxPolicy, check_source
+from strategy_gym.agents.evaluate import REFERENCE_STRATEGIES, STRATEGY_DIR
+from strategy_gym.agents.playout import PlayConfig, StrategyEvaluator, notebook_extract
+from strategy_gym.envs.game2048 import replay
+from strategy_gym.envs.seeds import builtin_seed_set
+from strategy_gym.sandbox import SandboxPolicy, check_source
 
 SOURCES = {name: (STRATEGY_DIR / file).read_text() for name, file in REFERENCE_STRATEGIES.items()}
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from agents.stats import wilson_interval
+from strategy_gym.core.stats import wilson_interval
 
 
 def test_known_values():

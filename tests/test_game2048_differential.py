@@ -12,8 +12,8 @@ from functools import lru_cache
 import numpy as np
 import pytest
 
-from envs.game2048 import move_batch, new_game
-from envs.game2048.kernels import legal_mask_flat, status_flat
+from strategy_gym.envs.game2048 import move_batch, new_game
+from strategy_gym.envs.game2048.kernels import legal_mask_flat, status_flat
 
 PAIRS_PER_SIZE = 100_000
 M64 = (1 << 64) - 1

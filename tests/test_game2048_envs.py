@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from gymnasium.utils.env_checker import check_env
 
-import envs  # noqa: F401  (registers the environments)
-from envs.game2048 import BatchedBoards, Game2048Env, Game2048VectorEnv, new_game
+import strategy_gym.envs  # noqa: F401  (registers the environments)
+from strategy_gym.envs.game2048 import BatchedBoards, Game2048Env, Game2048VectorEnv, new_game
 
 
 @pytest.mark.parametrize(("size", "render_mode"), [(2, "ansi"), (4, "rgb_array"), (6, None)])

@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 from numba import njit
 
-from envs.game2048 import BatchedBoards, new_game
-from envs.game2048 import bitboard as bb
-from envs.game2048.kernels import legal_mask_flat, spawn_flat, status_flat
-from envs.game2048.rng import seed_states
+from strategy_gym.envs.game2048 import BatchedBoards, new_game
+from strategy_gym.envs.game2048 import bitboard as bb
+from strategy_gym.envs.game2048.kernels import legal_mask_flat, spawn_flat, status_flat
+from strategy_gym.envs.game2048.rng import seed_states
 
 
 @njit(cache=True)

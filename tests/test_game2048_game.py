@@ -8,7 +8,7 @@ import random
 import numpy as np
 import pytest
 
-from envs.game2048 import (
+from strategy_gym.envs.game2048 import (
     BatchedBoards,
     move_board,
     new_game,
@@ -17,8 +17,8 @@ from envs.game2048 import (
     reset_batch,
     step_batch,
 )
-from envs.game2048.strategy_runner import play
-from sandbox.errors import InvalidAction
+from strategy_gym.envs.game2048.strategy_runner import play
+from strategy_gym.sandbox.errors import InvalidAction
 
 
 def exps(values: list[list[int]]) -> np.ndarray:

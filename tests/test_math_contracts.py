@@ -4,7 +4,7 @@ import copy
 
 import pytest
 
-from text_tasks.contracts import (
+from strategy_gym.text_tasks.contracts import (
     CONTRACTS,
     FormatMismatchError,
     MissKind,
@@ -151,7 +151,7 @@ def test_get_contract_rejects_unknown_names():
 
 @pytest.fixture(scope="module")
 def smol_tokenizer():
-    from training.models import load_tokenizer
+    from strategy_gym.training.models import load_tokenizer
 
     return load_tokenizer("smollm2-135m")
 
@@ -194,7 +194,7 @@ def test_tokenizer_check_catches_special_token_tags_and_missing_generation_promp
 
 
 def test_qwen3_template_matches_the_training_template_registry(smol_tokenizer):
-    from training.chat_templates import chat_template
+    from strategy_gym.training.chat_templates import chat_template
 
     ours, theirs = copy.deepcopy(smol_tokenizer), copy.deepcopy(smol_tokenizer)
     get_contract("qwen3").install_chat_template(ours)

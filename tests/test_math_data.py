@@ -7,9 +7,15 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from text_tasks.answers import Band, answers_match, format_number, parse_number, ratio_band
-from text_tasks.contracts import get_contract
-from text_tasks.math_data import (
+from strategy_gym.text_tasks.answers import (
+    Band,
+    answers_match,
+    format_number,
+    parse_number,
+    ratio_band,
+)
+from strategy_gym.text_tasks.contracts import get_contract
+from strategy_gym.text_tasks.math_data import (
     filter_by_prompt_length,
     generate_problems,
     load_dapo_math,
@@ -195,7 +201,7 @@ def test_prompt_length_filter_reports_and_refuses_empty_results():
 
 
 def test_prompt_length_filter_with_the_real_tokenizer():
-    from training.models import load_tokenizer
+    from strategy_gym.training.models import load_tokenizer
 
     tokenizer = load_tokenizer("smollm2-135m")
     rows = problem_rows(generate_problems(40, 2, 3))

@@ -2,7 +2,7 @@
 
 import pytest
 
-from rewards.math import (
+from strategy_gym.rewards.math import (
     correctness_reward_func,
     int_reward_func,
     layered_rewards,

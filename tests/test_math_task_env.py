@@ -3,10 +3,10 @@
 import gymnasium as gym
 import pytest
 
-import envs  # noqa: F401  (registers the env ids)
-from envs.math_answer import MathAnswerEnv
-from envs.registry import TaskRegistry
-from text_tasks.math_task import make_program_task, make_task
+import strategy_gym.tasks  # noqa: F401  (registers the env ids)
+from strategy_gym.tasks.math import make_program_task, make_task
+from strategy_gym.tasks.math_env import MathAnswerEnv
+from strategy_gym.tasks.registry import TaskRegistry
 
 
 def test_math_task_from_the_registry_builds_rows_rewards_and_assessments():
@@ -34,7 +34,7 @@ def test_math_task_from_the_registry_builds_rows_rewards_and_assessments():
 
 
 def test_demonstrations_are_short_and_satisfy_the_contract():
-    from training.models import load_tokenizer
+    from strategy_gym.training.models import load_tokenizer
 
     tokenizer = load_tokenizer("smollm2-135m")
     for name in ("answer_tag", "llama31", "qwen3"):

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from training import cache as cache_mod
-from training.lora import attach_lora
-from training.models import (
+from strategy_gym.training import cache as cache_mod
+from strategy_gym.training.lora import attach_lora
+from strategy_gym.training.models import (
     ModelResolutionError,
     ModelSpec,
     known_model_names,
@@ -21,7 +21,7 @@ from training.models import (
     model_spec,
     resolve_model,
 )
-from training.tiny_models import save_tiny_model
+from strategy_gym.training.tiny_models import save_tiny_model
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -18,9 +18,9 @@ from pathlib import Path
 
 import pytest
 
-from envs.check import FAIL, PASS, check_task
-from envs.registry import TaskRegistry
-from envs.seeds import parse_seed_spec
+from strategy_gym.envs.seeds import parse_seed_spec
+from strategy_gym.tasks.check import FAIL, PASS, check_task
+from strategy_gym.tasks.registry import TaskRegistry
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "examples" / "connect_four"
@@ -77,7 +77,7 @@ import gymnasium as gym
 import numpy as np
 from gymnasium.envs.registration import register, registry
 
-from envs.registry import Assessment, Task
+from strategy_gym.tasks.registry import Assessment, Task
 
 
 class OutOfSpaceEnv(gym.Env):
@@ -182,10 +182,10 @@ def test_reference_strategy_over_a_seed_set_through_the_sandbox(example_site):
 
 
 def test_cli_lists_and_checks_the_installed_example(example_site):
-    listing = _run(["-m", "envs", "list"], [example_site])
+    listing = _run(["-m", "strategy_gym.tasks", "list"], [example_site])
     assert listing.returncode == 0, listing.stderr
     assert "connect_four" in listing.stdout and "connect_four/ConnectFour-v0" in listing.stdout
-    check = _run(["-m", "envs", "check", "connect_four"], [example_site])
+    check = _run(["-m", "strategy_gym.tasks", "check", "connect_four"], [example_site])
     assert check.returncode == 0, check.stdout + check.stderr
     assert "connect_four: all checks passed" in check.stdout
 
@@ -209,7 +209,7 @@ def test_broken_plugins_are_reported_by_name_and_the_others_keep_working(broken_
     with pytest.raises(LookupError, match="tasks.yaml not found"):
         registry.get("factory_raises")
 
-    listing = _run(["-m", "envs", "list"], [broken_site, example_site])
+    listing = _run(["-m", "strategy_gym.tasks", "list"], [broken_site, example_site])
     assert listing.returncode == 0, listing.stderr
     out = listing.stdout
     assert "plug-in 'broken_import' failed to load (sg_broken_import:make_task): ImportError: " \
@@ -232,10 +232,10 @@ def test_checker_fails_a_broken_plugin_with_the_reason(broken_site, name, step, 
 
 
 def test_cli_check_exits_nonzero_on_a_broken_plugin(broken_site):
-    done = _run(["-m", "envs", "check", "bad_env"], [broken_site])
+    done = _run(["-m", "strategy_gym.tasks", "check", "bad_env"], [broken_site])
     assert done.returncode == 1, done.stdout + done.stderr
     assert "FAIL bad_env check_env:" in done.stdout and "some checks failed" in done.stdout
-    healthy = _run(["-m", "envs", "check", "bad_env_typo"], [broken_site])
+    healthy = _run(["-m", "strategy_gym.tasks", "check", "bad_env_typo"], [broken_site])
     assert healthy.returncode == 1 and "unknown task 'bad_env_typo'" in healthy.stdout
 
 

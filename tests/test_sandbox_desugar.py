@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from sandbox import Job, Outcome, SandboxPolicy, SandboxPool, check_source
+from strategy_gym.sandbox import Job, Outcome, SandboxPolicy, SandboxPool, check_source
 
 COUNTING = """
 def solve():
@@ -32,14 +32,14 @@ def test_augmented_item_assignment_passes_static_checks():
 def test_augmented_item_assignment_computes_like_python(pool):
     namespace: dict = {}
     exec(COUNTING, namespace)  # trusted reference: our own source, not model code
-    result = pool.run(Job(COUNTING, "sandbox.runners:call", {}, SandboxPolicy(entry_point="solve")))
+    result = pool.run(Job(COUNTING, "strategy_gym.sandbox.runners:call", {}, SandboxPolicy(entry_point="solve")))
     assert result.outcome is Outcome.OK, result.message
     assert result.value == namespace["solve"]()
 
 
 def test_augmented_assignment_to_a_module_attribute_is_still_refused(pool):
     code = "import math\ndef solve():\n    math.pi += 1\n    return math.pi\n"
-    result = pool.run(Job(code, "sandbox.runners:call", {}, SandboxPolicy(entry_point="solve")))
+    result = pool.run(Job(code, "strategy_gym.sandbox.runners:call", {}, SandboxPolicy(entry_point="solve")))
     assert result.outcome is not Outcome.OK
     assert "pi" in result.message or "attribute" in result.message.lower()
 

@@ -15,9 +15,9 @@ import pytest
 from sandbox_fixtures import runners as probe
 from sandbox_fixtures.host import Host, children
 
-from sandbox import Job, Outcome, SandboxPolicy, SandboxPool
+from strategy_gym.sandbox import Job, Outcome, SandboxPolicy, SandboxPool
 
-CALL = "sandbox.runners:call"
+CALL = "strategy_gym.sandbox.runners:call"
 WHOAMI = f"{probe.__name__}:whoami"
 ATTEMPT = f"{probe.__name__}:attempt"
 ECHO = f"{probe.__name__}:echo_board"
@@ -386,7 +386,7 @@ def test_workers_and_their_waiting_children_never_preempt_the_caller(pool):
 def test_the_worker_does_not_import_threading():
     # threading's fork hook would cost every jailed child ~170 copy-on-write page faults;
     # `import sandbox` loads the pool (subprocess -> threading) only when it is used
-    probe = "import sys, sandbox.worker, sandbox.runners; print('threading' in sys.modules)"
+    probe = "import sys, strategy_gym.sandbox.worker, strategy_gym.sandbox.runners; print('threading' in sys.modules)"
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
     done = subprocess.run([sys.executable, "-E", "-c", probe], capture_output=True, env=env)
     assert done.returncode == 0, done.stderr

@@ -12,7 +12,7 @@ import pytest
 from sandbox_fixtures import runners as probe
 from sandbox_fixtures.host import Host
 
-from sandbox import (
+from strategy_gym.sandbox import (
     Job,
     Outcome,
     SandboxPolicy,
@@ -22,7 +22,7 @@ from sandbox import (
 )
 
 ECHO = f"{probe.__name__}:echo_board"
-CALL = "sandbox.runners:call"
+CALL = "strategy_gym.sandbox.runners:call"
 PLAY = f"{probe.__name__}:play2048"
 BOARD = [[2, 0, 0, 2], [0, 4, 0, 0], [0, 0, 8, 0], [2, 0, 0, 0]]
 FAST = dict(time_limit_s=0.5, memory_limit_mb=128)
@@ -112,7 +112,7 @@ HOSTILE = [
     ("code_object", _strategy("return strategy.__code__"), F, {}, ECHO),
     ("compile_exec", _strategy("exec(compile('1', 'x', 'eval'))"), F, {}, ECHO),
     # learning the game / seed
-    ("import_game", _strategy("return 'W'", "import envs.game2048"), IV, {}, ECHO),
+    ("import_game", _strategy("return 'W'", "import strategy_gym.envs.game2048"), IV, {}, ECHO),
     ("import_numpy_rng", _strategy("return 'W'", "import numpy"), IV, {}, ECHO),
     ("f_locals_of_runner", _strategy("return (lambda: 0).__code__.co_consts"), F, {}, ECHO),
 ]  # fmt: skip
@@ -155,7 +155,7 @@ def test_timeouts_arrive_within_half_a_second_of_the_limit(pool):
 
 
 # 2048: the code plays a real game; the trusted side replays the actions ----------------------
-game2048 = pytest.importorskip("envs.game2048")
+game2048 = pytest.importorskip("strategy_gym.envs.game2048")
 GAME = {"size": 4, "target": 2048, "p_four": 0.1, "seed": 11, "max_moves": 300}
 STRATEGY_POLICY = SandboxPolicy(entry_point="strategy", time_limit_s=5.0)
 CORNER = """
@@ -185,8 +185,8 @@ def test_game_result_comes_from_the_trusted_replay(pool, host):
         ("fake_win_dict", _strategy("return {'status': 'success', 'score': 10**9}"), IA),
         ("fake_action_object", _strategy("return ['W']"), IA),
         ("bad_letter", _strategy("return 'Q'"), IA),
-        ("patch_game_module", _strategy("return 'W'", "import envs.game2048.game as g\ng.SUCCESS = 0"), IV),
-        ("patch_rng", _strategy("return 'W'", "from envs.game2048 import rng"), IV),
+        ("patch_game_module", _strategy("return 'W'", "import strategy_gym.envs.game2048.game as g\ng.SUCCESS = 0"), IV),
+        ("patch_rng", _strategy("return 'W'", "from strategy_gym.envs.game2048 import rng"), IV),
         ("read_seed_from_frames", _strategy("import sys\nreturn sys._getframe(1).f_locals['payload']['seed']"), IV),
     ],
     ids=lambda v: v if isinstance(v, str) and len(v) < 30 else "",

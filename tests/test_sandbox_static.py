@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from sandbox import (
+from strategy_gym.sandbox import (
     DEFAULT_ALLOWED_IMPORTS,
     Job,
     Outcome,
@@ -141,7 +141,7 @@ def test_policy_and_job_validation():
     with pytest.raises(ValueError, match="module:function"):
         Job(GOOD, "no_colon_here")
     with pytest.raises(TypeError, match="payload"):
-        Job(GOOD, "sandbox.runners:call", payload=[1, 2])  # type: ignore[arg-type]
+        Job(GOOD, "strategy_gym.sandbox.runners:call", payload=[1, 2])  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="code must be"):
         check_source(b"def strategy(): pass", POLICY)  # type: ignore[arg-type]
 

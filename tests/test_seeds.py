@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from envs.seeds import (
+from strategy_gym.envs.seeds import (
     SEED_SETS_VERSION,
     SeedSet,
     builtin_seed_set,

@@ -2,7 +2,7 @@
 
 import pytest
 
-from text_tasks.prompts_2048 import prompt_messages, strategy_prompt
+from strategy_gym.text_tasks.prompts_2048 import prompt_messages, strategy_prompt
 
 NOTEBOOK_PROMPT = """Create a new short 2048 strategy using only native Python code.
 You are given a list of list of numbers for the current board state.

@@ -6,9 +6,9 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from agents.playout import GameRecord, StrategyEvaluation
-from envs.seeds import builtin_seed_set
-from rewards.game2048 import (
+from strategy_gym.agents.playout import GameRecord, StrategyEvaluation
+from strategy_gym.envs.seeds import builtin_seed_set
+from strategy_gym.rewards.game2048 import (
     SeedPlan,
     close_rewards,
     game_progress,
@@ -16,7 +16,7 @@ from rewards.game2048 import (
     shaped_rewards,
     shaped_strategy_score,
 )
-from training.recording import wrap_rewards
+from strategy_gym.training.recording import wrap_rewards
 
 F = "```"
 

@@ -4,11 +4,16 @@ from collections import Counter
 
 import pytest
 
-from agents.playout import reads_board
-from envs.registry import Task, TaskRegistry
-from envs.seeds import builtin_seed_set
-from rewards.game2048 import close_rewards
-from text_tasks.game2048_task import BOARD_PRESETS, make_classic_task, make_notebook_task, make_task
+from strategy_gym.agents.playout import reads_board
+from strategy_gym.envs.seeds import builtin_seed_set
+from strategy_gym.rewards.game2048 import close_rewards
+from strategy_gym.tasks.game2048 import (
+    BOARD_PRESETS,
+    make_classic_task,
+    make_notebook_task,
+    make_task,
+)
+from strategy_gym.tasks.registry import Task, TaskRegistry
 
 F = "```"
 
@@ -20,7 +25,7 @@ def task() -> Task:
 
 def test_registry_builds_the_task_with_small_defaults(task):
     assert task.name == "2048" and task.sandbox_entry == "strategy"
-    assert task.runner == "envs.game2048.strategy_runner:play"
+    assert task.runner == "strategy_gym.envs.game2048.strategy_runner:play"
     assert task.env_kwargs == {"size": 4, "target": 256, "p_four": 0.1}
     assert set(task.reward_presets) == {"shaped", "notebook"} and task.default_preset == "shaped"
     assert set(task.seed_sets) == {"train", "eval", "test"}

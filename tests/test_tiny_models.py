@@ -12,7 +12,7 @@ from transformers import (
     AutoTokenizer,
 )
 
-from training.tiny_models import (
+from strategy_gym.training.tiny_models import (
     GEMMA3_IMAGE_TOKENS,
     REAL_MODEL_IDS,
     TINY_ARCHS,

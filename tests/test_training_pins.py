@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from training.pins import TESTED_PINS, check_pins, pyproject_spec, within
+from strategy_gym.training.pins import TESTED_PINS, check_pins, pyproject_spec, within
 
 PYPROJECT = Path(__file__).resolve().parent.parent / "pyproject.toml"
 

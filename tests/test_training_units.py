@@ -9,15 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from envs.registry import Assessment
-from training.cli import group_choice_error, normalize_overrides
-from training.evaluation import EvalResult, length_anomalies, summarize
-from training.generation import Generated, Sampling
-from training.plots import plot_eval, plot_steps
-from training.recording import RecordingReward, wrap_rewards
-from training.report import ReportInputs, write_report
-from training.smoke import SmokeVerdict, SmokeWatch
-from training.steplog import step_row
+from strategy_gym.tasks.registry import Assessment
+from strategy_gym.training.cli import group_choice_error, normalize_overrides
+from strategy_gym.training.evaluation import EvalResult, length_anomalies, summarize
+from strategy_gym.training.generation import Generated, Sampling
+from strategy_gym.training.plots import plot_eval, plot_steps
+from strategy_gym.training.recording import RecordingReward, wrap_rewards
+from strategy_gym.training.report import ReportInputs, write_report
+from strategy_gym.training.smoke import SmokeVerdict, SmokeWatch
+from strategy_gym.training.steplog import step_row
 
 CONF = Path(__file__).resolve().parent.parent / "conf"
 
@@ -171,7 +171,7 @@ def test_report_has_template_sections_and_numbers(tmp_path):
 
 @pytest.mark.parametrize("bad", [{"prompt": "p"}, {"completion": "c"}])
 def test_priming_rows_need_prompt_and_completion(bad):
-    from training.priming import as_sft_rows
+    from strategy_gym.training.priming import as_sft_rows
 
     with pytest.raises(ValueError, match="needs 'prompt' and 'completion'"):
         as_sft_rows([bad])
@@ -191,7 +191,7 @@ class TagContract:
 
 
 def test_format_outcomes_count_contract_verdicts():
-    from training.steplog import format_outcomes
+    from strategy_gym.training.steplog import format_outcomes
 
     counts = format_outcomes(TagContract(), ["<answer>1</answer>", "nothing", "x", "boom"])
     assert counts == {"ok": 1, "no_tags": 2, "parse_error": 1}

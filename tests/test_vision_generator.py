@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
-from text_tasks.vision_data import (
+from strategy_gym.text_tasks.vision_data import (
     BACKGROUND,
     GRID,
     INK,

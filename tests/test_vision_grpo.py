@@ -8,8 +8,8 @@ from datasets import Dataset
 from PIL import Image
 from trl import GRPOConfig, GRPOTrainer
 
-from text_tasks.vision_task import make_task
-from training.tiny_models import build_tiny_model
+from strategy_gym.tasks.vision import make_task
+from strategy_gym.training.tiny_models import build_tiny_model
 
 
 class RecordingLength:

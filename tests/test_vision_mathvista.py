@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from text_tasks.vision_data import (
+from strategy_gym.text_tasks.vision_data import (
     MATHVISTA_NOTEBOOK_COUNTS,
     load_mathvista,
     numeric_answer,

@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-import envs  # noqa: F401  (registers the Gymnasium ids)
-from envs.registry import TaskRegistry
-from text_tasks.vision_task import assess, build_dataset, make_task, vision_messages
-from training.tiny_models import GEMMA3_IMAGE_TOKENS, build_tiny_model
+import strategy_gym.tasks  # noqa: F401  (registers the Gymnasium ids)
+from strategy_gym.tasks.registry import TaskRegistry
+from strategy_gym.tasks.vision import assess, build_dataset, make_task, vision_messages
+from strategy_gym.training.tiny_models import GEMMA3_IMAGE_TOKENS, build_tiny_model
 
 GOOD = "<REASONING>I count them.</REASONING><SOLUTION>{}</SOLUTION>"
 

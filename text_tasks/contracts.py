@@ -31,7 +31,7 @@ from enum import Enum
 from types import MappingProxyType
 from typing import Any
 
-from rewards.common import completion_text
+from strategy_gym.core.messages import completion_text
 
 
 class MissKind(str, Enum):
@@ -578,7 +578,7 @@ def llama31_contract() -> TagContract:
 def qwen3_contract(eos_token: str = QWEN3_EOS) -> TagContract:
     """Completions start after the pre-filled ``<start_working_out>``; only whitespace and the
     EOS token may follow ``</SOLUTION>`` (stricter than the notebook's MULTILINE ``$``, see
-    :mod:`rewards.math`)."""
+    :mod:`strategy_gym.rewards.math`)."""
     return TagContract(
         "qwen3",
         [(QWEN3_REASONING_START, QWEN3_REASONING_END), (QWEN3_SOLUTION_START, QWEN3_SOLUTION_END)],

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from text_tasks.contracts import Contract, get_contract
+from strategy_gym.text_tasks.contracts import Contract, get_contract
 
 DIFFICULTIES = (1, 2, 3)
 PROBLEM_KINDS = ("arithmetic", "word")

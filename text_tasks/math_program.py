@@ -1,8 +1,8 @@
 """Program mode: the completion is a ``def solve()`` whose return value is the answer.
 
-The code runs through the sandbox with its built-in ``sandbox.runners:call`` runner (no
+The code runs through the sandbox with its built-in ``strategy_gym.sandbox.runners:call`` runner (no
 arguments); the plain-data return value becomes an answer string via
-:func:`text_tasks.answers.format_number`. Nothing here raises on model output: every completion
+:func:`strategy_gym.text_tasks.answers.format_number`. Nothing here raises on model output: every completion
 ends as a :class:`ProgramAnswer` with an outcome.
 """
 
@@ -12,12 +12,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from rewards.common import completion_text, completion_texts
-from text_tasks.answers import format_number
-from text_tasks.contracts import Contract, MissKind, ParseResult
+from strategy_gym.core.messages import completion_text, completion_texts
+from strategy_gym.text_tasks.answers import format_number
+from strategy_gym.text_tasks.contracts import Contract, MissKind, ParseResult
 
 ENTRY_POINT = "solve"
-RUNNER = "sandbox.runners:call"
+RUNNER = "strategy_gym.sandbox.runners:call"
 PROGRAM_SYSTEM_PROMPT = (
     "Solve the problem by writing a Python function `def solve():` that takes no arguments and "
     "returns the final answer as a number. Put only the function in a ```python code block."
@@ -39,7 +39,7 @@ class ProgramAnswer:
 
 def program_policy(time_limit_s: float = 2.0, memory_limit_mb: int = 256) -> Any:
     """The sandbox policy for ``solve()``: default allowed imports (math, fractions, ...)."""
-    from sandbox import SandboxPolicy
+    from strategy_gym.sandbox import SandboxPolicy
 
     return SandboxPolicy(
         entry_point=ENTRY_POINT, time_limit_s=time_limit_s, memory_limit_mb=memory_limit_mb
@@ -48,7 +48,7 @@ def program_policy(time_limit_s: float = 2.0, memory_limit_mb: int = 256) -> Any
 
 def run_programs(completions: Sequence[Any], pool: Any, policy: Any = None) -> list[ProgramAnswer]:
     """Extract, check and run every completion's ``solve()`` in ``pool`` (one batch)."""
-    from sandbox import Job, extract_function
+    from strategy_gym.sandbox import Job, extract_function
 
     policy = policy or program_policy()
     texts = completion_texts(completions)
@@ -86,7 +86,7 @@ class ProgramContract(Contract):
     system_prompt = PROGRAM_SYSTEM_PROMPT
 
     def parse_text(self, text: str) -> ParseResult:
-        from sandbox import extract_function
+        from strategy_gym.sandbox import extract_function
 
         found = extract_function(text, ENTRY_POINT)
         if found.ok:

@@ -28,7 +28,7 @@ from typing import Any
 
 from PIL import Image, ImageDraw, ImageFont, UnidentifiedImageError
 
-from text_tasks.answers import format_number
+from strategy_gym.text_tasks.answers import format_number
 
 IMAGE_SIZE = 512  # the notebook resizes MathVista images to 512 x 512; we draw at that size
 KINDS = ("count_shapes", "sum_numbers", "tallest_bar", "geometry")

@@ -1,7 +1,7 @@
 """Which training backend runs: Unsloth (+ vLLM) on a GPU when installed, else transformers+PEFT.
 
 Both read the same config. The Unsloth path is import-guarded and only reachable on CUDA; its
-loading and LoRA attachment live in :mod:`training.unsloth_backend`.
+loading and LoRA attachment live in :mod:`strategy_gym.training.unsloth_backend`.
 """
 
 from __future__ import annotations

@@ -35,7 +35,7 @@ def route_plugin_envs(argv: Sequence[str], conf_dir: Path) -> list[str]:
     """
     from importlib.metadata import entry_points
 
-    from envs.registry import ENTRY_POINT_GROUP
+    from strategy_gym.tasks.registry import ENTRY_POINT_GROUP
 
     out: list[str] = []
     for arg in argv:

@@ -10,10 +10,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from agents.stats import wilson_interval
-from envs.registry import Assessment, Task
-from training.generation import Generated, Sampling, generate
-from training.tasks import format_flags, prompts_of
+from strategy_gym.core.stats import wilson_interval
+from strategy_gym.tasks.registry import Assessment, Task
+from strategy_gym.training.generation import Generated, Sampling, generate
+from strategy_gym.training.tasks import format_flags, prompts_of
 
 SUCCESS_THRESHOLD = 0.5  # a completion "succeeds" when its task score is at least this
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from training.generation import prompt_lengths
+from strategy_gym.training.generation import prompt_lengths
 
 
 @dataclass(frozen=True)

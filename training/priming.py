@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from rewards.common import completion_text
+from strategy_gym.core.messages import completion_text
 
 
 @dataclass(frozen=True)

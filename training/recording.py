@@ -11,7 +11,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from rewards.common import completion_texts
+from strategy_gym.core.messages import completion_texts
 
 
 class RecordingReward:

@@ -6,8 +6,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from training.evaluation import EvalResult
-from training.smoke import SmokeVerdict
+from strategy_gym.training.evaluation import EvalResult
+from strategy_gym.training.smoke import SmokeVerdict
 
 
 @dataclass

@@ -15,21 +15,27 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-from training.backend import BackendError, choose_backend
-from training.cache import ModelFetchError
-from training.evaluation import EvalResult, evaluate, write_eval
-from training.generation import Sampling
-from training.grpo import GrpoSettings, build_trainer, grpo_config, last_checkpoint, train_dataset
-from training.lora import attach_lora, trainable_summary
-from training.models import (
+from strategy_gym.training.backend import BackendError, choose_backend
+from strategy_gym.training.cache import ModelFetchError
+from strategy_gym.training.evaluation import EvalResult, evaluate, write_eval
+from strategy_gym.training.generation import Sampling
+from strategy_gym.training.grpo import (
+    GrpoSettings,
+    build_trainer,
+    grpo_config,
+    last_checkpoint,
+    train_dataset,
+)
+from strategy_gym.training.lora import attach_lora, trainable_summary
+from strategy_gym.training.models import (
     LoadedModel,
     ModelResolutionError,
     ModelSpec,
     checkpoint_location,
     resolve_model,
 )
-from training.plots import plot_eval
-from training.preflight import (
+from strategy_gym.training.plots import plot_eval
+from strategy_gym.training.preflight import (
     Check,
     PreflightError,
     PreflightResult,
@@ -43,13 +49,13 @@ from training.preflight import (
     sample_check,
     version_checks,
 )
-from training.priming import PrimingSettings, fitting_demonstrations, prime_format
-from training.progress import RichProgress
-from training.recording import RecordingReward, wrap_rewards
-from training.report import ReportInputs, write_report
-from training.smoke import SmokeCallback, SmokeVerdict
-from training.steplog import StepLogger
-from training.tasks import TaskError, TaskRows, build_rows, load_task
+from strategy_gym.training.priming import PrimingSettings, fitting_demonstrations, prime_format
+from strategy_gym.training.progress import RichProgress
+from strategy_gym.training.recording import RecordingReward, wrap_rewards
+from strategy_gym.training.report import ReportInputs, write_report
+from strategy_gym.training.smoke import SmokeCallback, SmokeVerdict
+from strategy_gym.training.steplog import StepLogger
+from strategy_gym.training.tasks import TaskError, TaskRows, build_rows, load_task
 
 
 class ConfigError(ValueError):
@@ -328,7 +334,7 @@ def _model_spec(cfg: DictConfig) -> ModelSpec:
 
 def _load(spec: ModelSpec, device: str, backend: str, use_vllm: bool) -> LoadedModel:
     if backend == "unsloth":
-        from training.unsloth_backend import load_with_unsloth
+        from strategy_gym.training.unsloth_backend import load_with_unsloth
 
         return load_with_unsloth(spec, use_vllm)
     return resolve_model(spec, device=device)

@@ -16,8 +16,8 @@ from typing import Any
 
 from transformers import TrainerCallback
 
-from training.plots import plot_steps
-from training.recording import RecordingReward
+from strategy_gym.training.plots import plot_steps
+from strategy_gym.training.recording import RecordingReward
 
 # our column -> TRL metric key
 _TRL_KEYS = {

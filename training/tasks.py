@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from envs.registry import Task, TaskRegistry
+from strategy_gym.tasks.registry import Task, TaskRegistry
 
 
 class TaskError(ValueError):

@@ -1,6 +1,6 @@
 """The Unsloth path (GPU only): FastLanguageModel / FastVisionModel loading and LoRA.
 
-Imported only when :func:`training.backend.choose_backend` picked ``unsloth``; it cannot run on
+Imported only when :func:`strategy_gym.training.backend.choose_backend` picked ``unsloth``; it cannot run on
 the CPU development machines, so it is kept to the calls the notebooks make.
 """
 
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from training.models import LoadedModel, ModelSpec, checkpoint_location
+from strategy_gym.training.models import LoadedModel, ModelSpec, checkpoint_location
 
 
 def load_with_unsloth(spec: ModelSpec, use_vllm: bool, gpu_memory_utilization: float = 0.9

@@ -3,7 +3,7 @@
 Nibble ``4*(4*r + c)`` holds the exponent at row r, column c, so row r is bits 16r..16r+15
 and row-major order is nibble order. Valid while every exponent fits a nibble, i.e. for
 targets up to 2**15 (the game stops once the target exists). Gives exactly the games of the
-generic kernels in :mod:`envs.game2048.kernels`: same move results, same RNG draw order.
+generic kernels in :mod:`strategy_gym.envs.game2048.kernels`: same move results, same RNG draw order.
 
 One table entry per (direction, row) packs the moved row (low 16 bits) and the row's merge
 gain divided by 4 (high 16 bits; every merge gain is a multiple of 4), so a move is four

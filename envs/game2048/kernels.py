@@ -2,7 +2,7 @@
 
 A board is a C-contiguous ``uint8`` array of tile exponents (0 = empty, e = tile 2**e).
 All functions are pure apart from the arrays they are told to write; randomness comes
-from the per-board stream in :mod:`envs.game2048.rng`. The action map is 0=W up, 1=A left,
+from the per-board stream in :mod:`strategy_gym.envs.game2048.rng`. The action map is 0=W up, 1=A left,
 2=S down, 3=D right.
 
 Speed notes: a line (N <= 8 cells, exponents <= 62) is gathered into one uint64, one byte

@@ -1,7 +1,7 @@
 """Sandbox runner: plays one seeded 2048 game with an untrusted ``strategy(board)`` function.
 
 Runs inside a sandbox worker. It returns only the actions; the trusted parent replays them
-with :func:`envs.game2048.replay`, so nothing the strategy does can forge an outcome.
+with :func:`strategy_gym.envs.game2048.replay`, so nothing the strategy does can forge an outcome.
 """
 
 from __future__ import annotations
@@ -17,14 +17,16 @@ _LETTERS = frozenset("WASD")
 
 def _action_letter(action: object) -> str:
     if not isinstance(action, str):
-        from sandbox.errors import InvalidAction  # lazily: the worker provides the sandbox
+        from strategy_gym.sandbox.errors import (
+            InvalidAction,  # lazily: the worker provides the sandbox
+        )
 
         raise InvalidAction(
             f"strategy must return one of 'W', 'A', 'S', 'D' as a str, got {type(action).__name__}"
         )
     letter = action.strip().upper()
     if letter not in _LETTERS:
-        from sandbox.errors import InvalidAction
+        from strategy_gym.sandbox.errors import InvalidAction
 
         raise InvalidAction(f"strategy returned {action[:40]!r}; expected one of W, A, S, D")
     return letter

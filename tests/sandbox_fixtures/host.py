@@ -9,7 +9,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from sandbox import Job, SandboxPolicy, SandboxPool
+from strategy_gym.sandbox import Job, SandboxPolicy, SandboxPool
 
 PROBE_CODE = "def solve(x):\n    return x + 1\n"
 PROBE_POLICY = SandboxPolicy(entry_point="solve", time_limit_s=5.0)
@@ -61,7 +61,7 @@ class Host:
         assert sorted(os.listdir(self.directory)) == self.listing, "files appeared"
         assert rss_mb() < self.rss_baseline_mb + rss_slack_mb, "caller memory grew"
         self._assert_no_leftover_processes(pool)
-        result = pool.run(Job(PROBE_CODE, "sandbox.runners:call", {"args": [41]}, PROBE_POLICY))
+        result = pool.run(Job(PROBE_CODE, "strategy_gym.sandbox.runners:call", {"args": [41]}, PROBE_POLICY))
         assert result.ok and result.value == 42, result
 
     @staticmethod

@@ -113,14 +113,14 @@ def echo_board(fn: Callable[..., Any], payload: dict) -> Any:
 
 def play2048(fn: Callable[..., Any], payload: dict) -> dict:
     """The real 2048 runner, re-exported with a warm-up so numba kernels load before forks."""
-    from envs.game2048.strategy_runner import play
+    from strategy_gym.envs.game2048.strategy_runner import play
 
     return play(fn, payload)
 
 
 def sandbox_warmup() -> None:
     try:
-        from envs.game2048.strategy_runner import play
+        from strategy_gym.envs.game2048.strategy_runner import play
     except ImportError:  # the 2048 package is optional for the generic tests
         return
     play(lambda board: "W", {"seed": 0, "max_moves": 4})

@@ -12,9 +12,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from agents.stats import wilson_interval
-from envs.seeds import parse_seed_spec
-from sandbox import SandboxPool, extract_function
+from strategy_gym.core.stats import wilson_interval
+from strategy_gym.envs.seeds import parse_seed_spec
+from strategy_gym.sandbox import SandboxPool, extract_function
 
 from connect_four.scoring import play_games
 from connect_four.task import reference_strategy

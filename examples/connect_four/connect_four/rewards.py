@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 
-from rewards.common import completion_text
-from sandbox import Outcome, SandboxPool, check_source, extract_function
+from strategy_gym.core.messages import completion_text
+from strategy_gym.sandbox import Outcome, SandboxPool, check_source, extract_function
 
 from connect_four.scoring import POLICY, play_games
 

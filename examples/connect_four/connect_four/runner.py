@@ -6,7 +6,7 @@ It only collects the strategy's columns. The outcome is decided afterwards on th
 
 from __future__ import annotations
 
-from sandbox import InvalidAction
+from strategy_gym.sandbox import InvalidAction
 
 from connect_four.game import ConnectFour, is_legal, legal_columns
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sandbox import Job, SandboxPolicy, SandboxPool, SandboxResult
+from strategy_gym.sandbox import Job, SandboxPolicy, SandboxPool, SandboxResult
 
 from connect_four.game import replay
 

@@ -13,9 +13,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib.resources import files
 
-from envs.registry import Assessment, Task
-from envs.seeds import SeedSet, builtin_seed_sets
-from sandbox import SandboxPool
+from strategy_gym.envs.seeds import SeedSet, builtin_seed_sets
+from strategy_gym.sandbox import SandboxPool
+from strategy_gym.tasks.registry import Assessment, Task
 
 from connect_four import ENV_ID
 from connect_four.rewards import default_rewards, extract_strategy, wins_only

@@ -5,7 +5,7 @@ from __future__ import annotations
 import gymnasium as gym
 import pytest
 from gymnasium.utils.env_checker import check_env
-from sandbox import Outcome, SandboxPool, SandboxResult
+from strategy_gym.sandbox import Outcome, SandboxPool, SandboxResult
 
 from connect_four import ENV_ID
 from connect_four.game import OPPONENT, PLAYER, ConnectFour, new_board, replay, winning_column

@@ -15,8 +15,14 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-from text_tasks.vision_data import IMAGE_SIZE, KINDS, LEVELS, VisionProblem, generate_problem
-from text_tasks.vision_task import numeric_rewards, vision_contract
+from strategy_gym.tasks.vision import numeric_rewards, vision_contract
+from strategy_gym.text_tasks.vision_data import (
+    IMAGE_SIZE,
+    KINDS,
+    LEVELS,
+    VisionProblem,
+    generate_problem,
+)
 
 MAX_TEXT = 8192
 TEXT_CHARS = string.printable  # questions and completions are free text, not identifiers

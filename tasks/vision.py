@@ -12,13 +12,13 @@ import random
 from collections.abc import Sequence
 from typing import Any
 
-from envs.registry import Assessment, Task
-from envs.seeds import builtin_seed_set
-from rewards.math import ContractCorrectnessReward, layered_rewards
-from rewards.vision import TagPairsOnce
-from text_tasks.answers import CheckMode, answers_match
-from text_tasks.contracts import TagContract
-from text_tasks.vision_data import (
+from strategy_gym.envs.seeds import builtin_seed_set
+from strategy_gym.rewards.math import ContractCorrectnessReward, layered_rewards
+from strategy_gym.rewards.vision import TagPairsOnce
+from strategy_gym.tasks.registry import Assessment, Task
+from strategy_gym.text_tasks.answers import CheckMode, answers_match
+from strategy_gym.text_tasks.contracts import TagContract
+from strategy_gym.text_tasks.vision_data import (
     IMAGE_SIZE,
     KINDS,
     LEVELS,

@@ -7,7 +7,7 @@ crashes) scored through every reward preset and through ``assess``, and, for cod
 strategy run in the sandbox. Every step returns a :class:`CheckResult`; an exception inside the
 task becomes a failed check with its reason, never a crash of the checker.
 
-This module imports no LLM libraries: ``python -m envs check NAME`` runs without torch.
+This module imports no LLM libraries: ``python -m strategy_gym.tasks check NAME`` runs without torch.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
-from envs.registry import Assessment, Task, TaskRegistry, describe_exception
+from strategy_gym.tasks.registry import Assessment, Task, TaskRegistry, describe_exception
 
 PASS, WARN, FAIL, SKIP = "pass", "warn", "fail", "skip"
 GOOD, BAD = "good", "bad"  # what a hand-written completion is expected to be
@@ -249,7 +249,7 @@ def _check_sandbox(task: Task, samples: list[Sample]) -> tuple[str, str, None]:
 
 
 def _run_one(task: Task, source: str, payload_for: Callable[[int], dict]) -> tuple[str, str, None]:
-    from sandbox import Job, SandboxPolicy, SandboxPool, extract_function
+    from strategy_gym.sandbox import Job, SandboxPolicy, SandboxPool, extract_function
 
     code = extract_function(source, task.sandbox_entry).code or source
     policy = task.extra.get("sandbox_policy") or SandboxPolicy(entry_point=task.sandbox_entry)
@@ -280,13 +280,13 @@ def _conversational(completion: Any) -> Any:
 
 
 def _plain(completion: Any) -> str:
-    from rewards.common import completion_text
+    from strategy_gym.core.messages import completion_text
 
     return completion_text(completion)
 
 
 def _message_text(content: Any) -> str:
-    from rewards.common import completion_text
+    from strategy_gym.core.messages import completion_text
 
     return completion_text({"content": content})
 

@@ -14,11 +14,16 @@ import random
 from collections.abc import Sequence
 from typing import Any
 
-from envs.registry import Assessment, Task
-from rewards.math import layered_rewards, llama31_rewards, program_rewards, qwen3_rewards
-from text_tasks.answers import CheckMode, answers_match
-from text_tasks.contracts import Contract, get_contract
-from text_tasks.math_data import (
+from strategy_gym.rewards.math import (
+    layered_rewards,
+    llama31_rewards,
+    program_rewards,
+    qwen3_rewards,
+)
+from strategy_gym.tasks.registry import Assessment, Task
+from strategy_gym.text_tasks.answers import CheckMode, answers_match
+from strategy_gym.text_tasks.contracts import Contract, get_contract
+from strategy_gym.text_tasks.math_data import (
     demonstration_rows,
     generate_problems,
     load_dapo_math,
@@ -130,12 +135,17 @@ def make_task(
 
 def make_program_task(difficulty: int = 1, workers: int = 2) -> Task:
     """Program mode: completions define ``def solve()``; its return value is the answer."""
-    from text_tasks.math_program import ENTRY_POINT, RUNNER, ProgramContract, run_programs
+    from strategy_gym.text_tasks.math_program import (
+        ENTRY_POINT,
+        RUNNER,
+        ProgramContract,
+        run_programs,
+    )
 
     contract = ProgramContract()
 
     def assess(completions: Sequence[Any], rows: Sequence[dict]) -> list[Assessment]:
-        from sandbox import SandboxPool
+        from strategy_gym.sandbox import SandboxPool
 
         with SandboxPool(workers=workers, preload=[RUNNER]) as pool:
             results = run_programs(completions, pool)

@@ -1,8 +1,8 @@
-"""``python -m envs list`` and ``python -m envs check NAME``: the registry from the command line.
+"""``python -m strategy_gym.tasks list`` and ``python -m strategy_gym.tasks check NAME``: the registry from the command line.
 
 ``list`` prints every registered task (built-in or plug-in) with its env id, modality and reward
 presets, then every plug-in that failed to load, by name with the reason; it exits 0 even
-then, since the other tasks still work. ``check`` runs :func:`envs.check.check_task` and exits 1
+then, since the other tasks still work. ``check`` runs :func:`strategy_gym.tasks.check.check_task` and exits 1
 when any check fails.
 """
 
@@ -17,8 +17,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from envs.check import FAIL, PASS, SKIP, WARN, CheckReport, check_task
-from envs.registry import PluginError, TaskRegistry
+from strategy_gym.tasks.check import FAIL, PASS, SKIP, WARN, CheckReport, check_task
+from strategy_gym.tasks.registry import PluginError, TaskRegistry
 
 _STYLE = {PASS: "green", WARN: "yellow", FAIL: "bold red", SKIP: "dim"}
 
@@ -109,7 +109,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m envs", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m strategy_gym.envs", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("list", help="list registered tasks and plug-in load errors")
     check = commands.add_parser("check", help="check one task end to end")

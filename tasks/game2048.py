@@ -14,8 +14,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from agents.demonstrations import demonstration_texts
-from agents.playout import (
+from strategy_gym.agents.demonstrations import demonstration_texts
+from strategy_gym.agents.playout import (
     ENTRY_POINT,
     GAME_RUNNER,
     PlayConfig,
@@ -23,13 +23,13 @@ from agents.playout import (
     extract_strategy,
     reads_board,
 )
-from envs.game2048 import validate_config
-from envs.registry import Assessment, Task
-from envs.seeds import builtin_seed_sets
-from rewards.common import completion_text
-from rewards.game2048 import notebook_rewards, shaped_rewards
-from sandbox import SandboxPolicy, check_source
-from text_tasks.prompts_2048 import PROMPT_STYLES, prompt_messages
+from strategy_gym.core.messages import completion_text
+from strategy_gym.envs.game2048 import validate_config
+from strategy_gym.envs.seeds import builtin_seed_sets
+from strategy_gym.rewards.game2048 import notebook_rewards, shaped_rewards
+from strategy_gym.sandbox import SandboxPolicy, check_source
+from strategy_gym.tasks.registry import Assessment, Task
+from strategy_gym.text_tasks.prompts_2048 import PROMPT_STYLES, prompt_messages
 
 BOARD_PRESETS: dict[str, dict[str, int]] = {
     "small": {"size": 4, "target": 256},

@@ -19,10 +19,10 @@ from typing import Any
 import gymnasium as gym
 from gymnasium import spaces
 
-from rewards.common import completion_text
-from text_tasks.answers import CheckMode, answers_match
-from text_tasks.contracts import get_contract
-from text_tasks.math_data import generate_problems, problem_rows
+from strategy_gym.core.messages import completion_text
+from strategy_gym.text_tasks.answers import CheckMode, answers_match
+from strategy_gym.text_tasks.contracts import get_contract
+from strategy_gym.text_tasks.math_data import generate_problems, problem_rows
 
 MAX_PROMPT_CHARS = 16_384
 MAX_COMPLETION_CHARS = 65_536
@@ -62,7 +62,7 @@ class MathAnswerEnv(gym.Env):
         self.mode, self.difficulty, self.render_mode = mode, difficulty, render_mode
         self.check_mode = CheckMode(check_mode)
         if mode == "program":
-            from text_tasks.math_program import ProgramContract
+            from strategy_gym.text_tasks.math_program import ProgramContract
 
             self.contract = ProgramContract()
         else:
@@ -76,7 +76,7 @@ class MathAnswerEnv(gym.Env):
         self._last: tuple[str, str, dict] | None = None
 
     def _reward_stack(self, preset: str, workers: int) -> list:
-        from rewards import math as stacks
+        from strategy_gym.rewards import math as stacks
 
         if self.mode == "program":
             return stacks.program_rewards(workers=workers)

@@ -1,0 +1,1 @@
+"""The bottom layer: vocabulary every other package shares (outcomes, messages, statistics)."""
