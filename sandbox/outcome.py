@@ -3,32 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import Enum
 from typing import Any
 
+from strategy_gym.core.outcomes import STATIC_OUTCOMES, Outcome
 
-class Outcome(str, Enum):
-    """What happened to one piece of model-written code."""
-
-    OK = "ok"
-    SYNTAX_ERROR = "syntax_error"
-    NO_FUNCTION = "no_function"
-    IMPORT_VIOLATION = "import_violation"
-    FORBIDDEN = "forbidden"
-    RUNTIME_ERROR = "runtime_error"
-    INVALID_ACTION = "invalid_action"
-    TIMEOUT = "timeout"
-    MEMORY_LIMIT = "memory_limit"
-    CRASHED = "crashed"
-    OUTPUT_TOO_LARGE = "output_too_large"
-
-    def __str__(self) -> str:
-        return self.value
-
-
-STATIC_OUTCOMES = frozenset(
-    {Outcome.SYNTAX_ERROR, Outcome.NO_FUNCTION, Outcome.IMPORT_VIOLATION, Outcome.FORBIDDEN}
-)
+__all__ = ["STATIC_OUTCOMES", "Outcome", "SandboxResult"]
 
 
 @dataclass(frozen=True)
