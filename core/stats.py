@@ -24,3 +24,38 @@ def wilson_interval(successes: int, trials: int, z: float = 1.959963984540054) -
     low = 0.0 if successes == 0 else max(0.0, centre - half)
     high = 1.0 if successes == trials else min(1.0, centre + half)  # exact at the ends
     return low, high
+
+
+def pass_at_k(n: int, c: int, k: int) -> float:
+    """Unbiased pass@k: the chance that at least one of ``k`` samples drawn without replacement
+    from ``n`` (of which ``c`` pass) passes, ``1 - C(n-c, k) / C(n, k)``.
+
+    Estimating from ``n >= k`` samples rather than drawing exactly ``k`` is what makes the
+    estimate unbiased and lets one sampling run report every ``k`` up to ``n``.
+    """
+    _check_counts(n, c, k)
+    if n - c < k:  # every k-subset holds a passing sample
+        return 1.0
+    return 1.0 - math.comb(n - c, k) / math.comb(n, k)
+
+
+def pass_hat_k(n: int, c: int, k: int) -> float:
+    """Unbiased pass^k: the chance that all ``k`` samples drawn without replacement pass,
+    ``C(c, k) / C(n, k)`` (a reliability measure: high only when nearly every sample passes)."""
+    _check_counts(n, c, k)
+    return math.comb(c, k) / math.comb(n, k)
+
+
+def k_ladder(n: int) -> list[int]:
+    """The k values reported for ``n`` samples: 1, 2, 4, ... up to ``n`` (``n`` itself included)."""
+    if n < 1:
+        return []
+    ks = [1 << i for i in range(n.bit_length()) if 1 << i <= n]
+    return ks if ks[-1] == n else [*ks, n]
+
+
+def _check_counts(n: int, c: int, k: int) -> None:
+    if not 0 <= c <= n:
+        raise ValueError(f"need 0 <= c <= n, got c={c}, n={n}")
+    if not 1 <= k <= n:
+        raise ValueError(f"need 1 <= k <= n, got k={k}, n={n}")
