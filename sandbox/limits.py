@@ -1,9 +1,11 @@
 """Operating-system walls around model code: namespaces, resource limits, privilege drop.
 
-``enter_network_namespace`` runs once per worker (as root, before anything untrusted).
+``enter_network_namespace`` runs once per worker (as root, before anything untrusted), and so
+does ``walls.install`` (the worker's part of the kernel walls: see sandbox/walls.py).
 A pre-forked child calls ``lock_down`` while it waits for its job (everything that does not
-depend on the job: descriptors, cwd, privilege drop, no new processes) and ``limit_job`` once
-the job has arrived (CPU seconds and address space; only lowering, allowed unprivileged).
+depend on the job: its own IPC namespace, descriptors, cwd, privilege drop to a uid of its
+own, Landlock and seccomp, no new processes) and ``limit_job`` once the job has arrived (CPU
+seconds and address space; only lowering, allowed unprivileged).
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ import pwd
 import resource
 import signal
 from collections.abc import Callable
+
+from strategy_gym.sandbox import walls
 
 CLONE_NEWNET = 0x40000000
 PR_SET_PDEATHSIG = 1
@@ -97,7 +101,9 @@ def address_space_bytes() -> int:
 def die_with_parent(parent_pid: int) -> None:
     """Have the kernel SIGKILL this process when its parent (the worker) goes away."""
     _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-    if os.getppid() != parent_pid:  # the parent died between fork and prctl
+    installed = walls.current()
+    alive = installed.parent_alive(parent_pid) if installed else os.getppid() == parent_pid
+    if not alive:  # the parent died between fork and prctl
         os._exit(1)
 
 
@@ -122,17 +128,27 @@ def _drop_privileges(uid: int, gid: int) -> None:
 
 
 def lock_down(cwd: str, drop_to: tuple[int, int] | None, keep_fds: tuple[int, ...]) -> None:
-    """Everything job-independent. Raises if a mandatory step fails (the caller fails closed)."""
-    _keep_only(keep_fds)
+    """Everything job-independent. Raises if a mandatory step fails (the caller fails closed).
+
+    ``drop_to`` None: stay as we are (not root). Otherwise drop to the child's own uid when
+    the worker installed walls that give one, else to ``drop_to``."""
+    installed = walls.current()
+    if installed is not None:
+        installed.isolate()  # needs root: before the drop
+    _keep_only(keep_fds + (installed.kept_fds() if installed else ()))
     os.chdir(cwd)
     os.umask(0o777)
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     resource.setrlimit(resource.RLIMIT_FSIZE, (0, 0))
     resource.setrlimit(resource.RLIMIT_NOFILE, (MAX_OPEN_FILES, MAX_OPEN_FILES))
-    if drop_to is not None:
-        _drop_privileges(*drop_to)
-    _prctl(PR_SET_NO_NEW_PRIVS, 1)
+    ids = installed.child_ids(drop_to) if installed else drop_to
+    if ids is not None:
+        _drop_privileges(*ids)
+    if not _prctl(PR_SET_NO_NEW_PRIVS, 1) and installed is not None:
+        raise PermissionError("no_new_privs refused: Landlock and seccomp need it")
     _prctl(PR_SET_DUMPABLE, 0)
+    if installed is not None:
+        installed.seal()  # Landlock, then seccomp: unprivileged, after no_new_privs
     # Binding once we are not root (root ignores it): no fork, no threads.
     resource.setrlimit(resource.RLIMIT_NPROC, (0, 0))
 

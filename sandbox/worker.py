@@ -26,7 +26,7 @@ import types
 from collections.abc import Callable
 from typing import Any
 
-from strategy_gym.sandbox import child, limits, protocol, restricted
+from strategy_gym.sandbox import child, limits, protocol, restricted, walls
 from strategy_gym.sandbox.policy import parse_runner
 
 REAP_POLL_S = 0.005  # how often exited children are collected while the worker is idle
@@ -38,6 +38,8 @@ class Worker:
         self.proto_in, self.proto_out = self._claim_protocol_fds()
         self.spares = socket.socket(fileno=config["spares_fd"])  # SOCK_SEQPACKET to the pool
         self.network_isolated = limits.enter_network_namespace()
+        # before any runner is imported: the walls hold whatever a runner loads later
+        self.walls = walls.install(self.cwd, walls.interpreter_paths())
         limits.resolve_before_fork()
         limits.run_in_background()  # forking and lockdown are off the calls' path
         self.drop_to = limits.unprivileged_ids() if os.geteuid() == 0 else None
@@ -64,10 +66,12 @@ class Worker:
         return proto_in, proto_out
 
     def protections(self) -> dict[str, Any]:
+        per_child = self.drop_to is not None and self.walls.uid_per_child
         return {
             "process_per_call": True,
             "privilege_drop": self.drop_to is not None,
-            "run_as_uid": self.drop_to[0] if self.drop_to else os.geteuid(),
+            # with uid_per_child, the first uid of the block each child gets its own uid from
+            "run_as_uid": walls.UID_BASE if per_child else (self.drop_to or (os.geteuid(),))[0],
             "network_namespace": self.network_isolated,
             "rlimit_as": True,
             "rlimit_cpu": True,
@@ -78,6 +82,8 @@ class Worker:
             "empty_readonly_cwd": True,
             "scrubbed_environment": True,
             "restricted_python": True,
+            "module_allowlist": True,
+            **self.walls.report(),
         }
 
     # what children inherit ----------------------------------------------------------------
@@ -137,11 +143,17 @@ class Worker:
         worker_pid = os.getpid()
         base_size = limits.address_space_bytes()
         gc.freeze()  # keep the collector from touching (and copying) inherited objects
-        pid = os.fork()
-        if pid == 0:
-            os.close(job_write)
-            os.close(result_read)
-            child.spare_main(self.prepared, job_read, result_write, worker_pid, base_size)
+        self.walls.before_fork()  # the child gets a PID namespace of its own
+        pid = -1
+        try:
+            pid = os.fork()
+            if pid == 0:
+                os.close(job_write)
+                os.close(result_read)
+                child.spare_main(self.prepared, job_read, result_write, worker_pid, base_size)
+        finally:
+            if pid != 0:
+                self.walls.after_fork()
         # Each page written from here on costs a copy-on-write fault: keep this short.
         os.close(job_read)
         os.close(result_write)

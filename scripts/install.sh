@@ -4,6 +4,18 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
+# The sandbox's seccomp filter is compiled by libseccomp (through pyseccomp). Without the
+# library the pool still runs and reports "seccomp": False in protections().
+if ! ldconfig -p 2>/dev/null | grep -q 'libseccomp\.so\.2'; then
+  SUDO=""
+  [ "$(id -u)" = 0 ] || SUDO="sudo -n"
+  if command -v apt-get >/dev/null && $SUDO true 2>/dev/null; then
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq libseccomp2
+  else
+    echo "note: libseccomp2 is missing and cannot be installed here; the sandbox runs without seccomp" >&2
+  fi
+fi
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip
 if ! .venv/bin/python -c "import torch" 2>/dev/null; then

@@ -315,6 +315,11 @@ class PlayMode:
         config.max_tool_calling_iterations = self.max_turns
 
     def trainer_kwargs(self) -> dict[str, Any]:
+        import os
+
+        # TRL flags environment_factory as experimental on every run; the version is pinned
+        # and checked in preflight, so the warning only adds noise to the run's output.
+        os.environ.setdefault("TRL_EXPERIMENTAL_SILENCE", "1")
         return {"environment_factory": self.env_class}
 
     def describe(self) -> list[str]:

@@ -85,13 +85,13 @@ def train_dataset(rows: Sequence[dict], tokenizer: Any, max_prompt_length: int) 
 
 
 def build_trainer(model: Any, tokenizer: Any, reward_funcs: Sequence[Any], dataset: Any,
-                  config: Any, callbacks: Sequence[Any] = ()) -> Any:
+                  config: Any, callbacks: Sequence[Any] = (), **trainer_kwargs: Any) -> Any:
     from transformers.trainer_callback import PrinterCallback, ProgressCallback
     from trl import GRPOTrainer
 
     trainer = GRPOTrainer(model=model, reward_funcs=list(reward_funcs), args=config,
                           train_dataset=dataset, processing_class=tokenizer,
-                          callbacks=list(callbacks))
+                          callbacks=list(callbacks), **trainer_kwargs)  # e.g. environment_factory
     trainer.remove_callback(ProgressCallback)  # our rich bar replaces tqdm and raw log dicts
     trainer.remove_callback(PrinterCallback)
     return trainer

@@ -87,11 +87,33 @@ def training_summary(steps: list[dict], smoke: SmokeVerdict, interrupted: bool,
                   f"best {max(r['reward'] for r in steps):.3f}"]
     else:
         lines.append("- no GRPO step was logged")
+    lines += play_summary(steps)
     lines.append(f"- smoke phase: {'passed' if smoke.ok else 'STOPPED: ' + smoke.diagnosis}")
     if interrupted:
         lines.append("- the run was interrupted (Ctrl-C); adapter saved at the interruption")
     lines += [f"- time {name}: {seconds:.0f} s" for name, seconds in timings.items()]
     return lines
+
+
+def play_summary(steps: list[dict]) -> list[str]:
+    """Play mode's game numbers from the step log: wins over the played seeds, invalid moves,
+    turns per episode (each step plays one game per rollout; a group shares its seed)."""
+    rows = [r for r in steps if r.get("play/success_rate") is not None]
+    if not rows:
+        return []
+    outcomes = _summed(rows, "outcomes")
+    games = sum(outcomes.values())
+    seeds = sum(int(r.get("play/seeds") or 0) for r in rows)
+    first, last = rows[0], rows[-1]
+    return [
+        f"- play: {outcomes.get('success', 0)}/{games} games won on {seeds} seeds "
+        f"(success rate first step {first['play/success_rate']:.0%}, last "
+        f"{last['play/success_rate']:.0%}); outcomes: {_counts(outcomes)}",
+        f"- invalid moves: {first['play/invalid_move_rate']:.0%} of turns at the first step, "
+        f"{last['play/invalid_move_rate']:.0%} at the last",
+        f"- turns per episode: {first['play/turns_per_episode']:.1f} at the first step, "
+        f"{last['play/turns_per_episode']:.1f} at the last",
+    ]
 
 
 def failure_modes(inputs: ReportInputs) -> list[str]:

@@ -17,6 +17,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from strategy_gym.training.backend import BackendError, choose_backend
 from strategy_gym.training.cache import ModelFetchError
+from strategy_gym.training.environments import PlayMode
 from strategy_gym.training.evaluation import EvalResult, evaluate, write_eval
 from strategy_gym.training.generation import Sampling
 from strategy_gym.training.grpo import (
@@ -86,6 +87,7 @@ class Run:
     timings: dict[str, float] = field(default_factory=dict)
     interrupted: bool = False
     resumed_from: str | None = None
+    play: PlayMode | None = None  # env.mode=play: the model plays move by move through tools
 
     # ---- 1. preflight -------------------------------------------------------------------
     @classmethod
@@ -112,15 +114,20 @@ class Run:
             raise ConfigError(f"env={task.name} is a {task.modality} task but model={spec.name} "
                               f"is a {spec.modality} model; pick a matching model. Nothing was "
                               "written.")
+        play = _play_mode(cfg, task)
         with console.status(f"loading {spec.name} ..."):
             loaded = _load(spec, device, backend, use_vllm)
-        rows = build_rows(task, int(cfg.env.train_rows), int(cfg.env.eval_prompts),
-                          int(cfg.env.demonstrations), int(cfg.run.seed))
-        result = _model_preflight(cfg, task, loaded, rows, device, checks)
+        if play is None:
+            rows = build_rows(task, int(cfg.env.train_rows), int(cfg.env.eval_prompts),
+                              int(cfg.env.demonstrations), int(cfg.run.seed))
+        else:  # play rows: a seed column per game, no demonstrations (no code to prime)
+            rows = play.rows(task, int(cfg.env.train_rows), int(cfg.env.eval_prompts),
+                             int(cfg.run.seed))
+        result = _model_preflight(cfg, task, loaded, rows, device, checks, play)
         render(result, console, f"Preflight: env={task.name} model={spec.name} on {device}")
         _print_samples(result, console)
         raise_on_failure(result)
-        run = cls(cfg, console, task, loaded, rows, device, backend, use_vllm, result)
+        run = cls(cfg, console, task, loaded, rows, device, backend, use_vllm, result, play=play)
         run.timings["load + preflight"] = time.perf_counter() - start
         return run
 
@@ -147,6 +154,10 @@ class Run:
 
     # ---- 3. evaluation ------------------------------------------------------------------
     def evaluate(self, phase: str) -> EvalResult:
+        if self.play is not None:  # the fixed-prompt eval scores one completion, not a game
+            self.console.print(f"eval {phase}: skipped in play mode (the step log has the "
+                               "success rate over the played seeds)")
+            return None  # type: ignore[return-value]
         if phase == "after_priming" and not self.cfg.trainer.eval.get("after_priming", True):
             return self.evals.get(phase)  # type: ignore[return-value]
         start = time.perf_counter()
@@ -195,16 +206,21 @@ class Run:
         self._ensure_lora()
         t = self.cfg.trainer
         env = self.cfg.env
-        self.rewards = wrap_rewards(self.task.rewards(env.preset, **(env.reward_options or {})))
+        self.rewards = wrap_rewards(self.play.rewards() if self.play else
+                                    self.task.rewards(env.preset, **(env.reward_options or {})))
         settings = self._grpo_settings()
         smoke = SmokeCallback(int(t.smoke_steps))
         self.step_logger = StepLogger(self._dir(), self.rewards, settings.max_steps, self.console,
-                                      self.task.contract)
+                                      None if self.play else self.task.contract)
         dataset = train_dataset(self.rows.train, self.loaded.tokenizer,
                                 self.preflight.max_prompt_length)
+        config = grpo_config(settings, self._dir() / "checkpoints")
+        if self.play:
+            self.play.configure(config)
         trainer = build_trainer(self.loaded.model, self.loaded.tokenizer, self.rewards, dataset,
-                                grpo_config(settings, self._dir() / "checkpoints"),
-                                [smoke, self.step_logger])
+                                config,
+                                [smoke, self.step_logger],
+                                **(self.play.trainer_kwargs() if self.play else {}))
         try:
             trainer.train(resume_from_checkpoint=self.resumed_from)
         finally:
@@ -241,6 +257,7 @@ class Run:
                          f"({self.backend} backend)", trainable_summary(self.loaded.model),
                          f"LoRA r={spec.lora.r} alpha={spec.lora.alpha}", *self.loaded.notes],
             data_lines=[f"task {self.task.name}: {self.task.description}",
+                        *(self.play.describe() if self.play else []),
                         f"{len(self.rows.train)} training rows, {len(self.rows.eval)} fixed eval "
                         f"prompts, {len(self.rows.demonstrations)} priming demonstrations "
                         f"(seed {self.cfg.run.seed})",
@@ -341,9 +358,11 @@ def _load(spec: ModelSpec, device: str, backend: str, use_vllm: bool) -> LoadedM
 
 
 def _model_preflight(cfg: DictConfig, task: Any, loaded: LoadedModel, rows: TaskRows,
-                     device: str, checks: list) -> PreflightResult:
+                     device: str, checks: list, play: PlayMode | None = None) -> PreflightResult:
     t = cfg.trainer
     result = PreflightResult(checks=list(checks))
+    if play is not None:  # the tool template goes in first: lengths are measured with it
+        result.checks.extend(play.preflight_checks(loaded.tokenizer))
     max_prompt, completion, length_check = measure_lengths(
         loaded.tokenizer, rows.train, int(t.max_completion_length),
         int(loaded.spec.max_seq_length), t.max_prompt_length,
@@ -355,12 +374,13 @@ def _model_preflight(cfg: DictConfig, task: Any, loaded: LoadedModel, rows: Task
                                       int(t.num_generations) * int(t.prompts_per_step),
                                       max_prompt + completion))
     p = t.preflight
-    sampling = Sampling(int(p.max_new_tokens), 0.7, 0.95, int(cfg.run.seed), int(p.samples))
-    samples, rate, summary, contract_check = sample_check(
-        task, loaded.model, loaded.tokenizer, rows.train[:int(p.samples)], sampling,
-        float(p.min_format_rate))
-    result.samples, result.format_rate, result.format_detail = samples, rate, summary
-    result.checks.append(contract_check)
+    if play is None:  # play mode has no single-turn output contract to sample
+        sampling = Sampling(int(p.max_new_tokens), 0.7, 0.95, int(cfg.run.seed), int(p.samples))
+        samples, rate, summary, contract_check = sample_check(
+            task, loaded.model, loaded.tokenizer, rows.train[:int(p.samples)], sampling,
+            float(p.min_format_rate))
+        result.samples, result.format_rate, result.format_detail = samples, rate, summary
+        result.checks.append(contract_check)
     for note in loaded.notes:
         result.checks.append(Check("model note", "warn", note))
     return result
@@ -374,6 +394,13 @@ def _print_samples(result: PreflightResult, console: Any) -> None:
                             title=f"preflight sample {i} ({sample.tokens} tokens)"))
     if result.format_detail:
         console.print(f"contract report: {result.format_detail}")
+
+
+def _play_mode(cfg: DictConfig, task: Any) -> PlayMode | None:
+    try:
+        return PlayMode.from_config(cfg.env, task)
+    except ValueError as exc:
+        raise ConfigError(f"{exc}. Nothing was written.") from None
 
 
 def _plain_options(node: Any) -> dict:

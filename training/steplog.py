@@ -51,6 +51,10 @@ def step_row(step: int, logs: dict, seconds: float, rewards: Sequence[RecordingR
         for name, count in fn.new_outcome_counts().items():
             outcomes[name] = outcomes.get(name, 0) + count
     row["outcomes"] = outcomes
+    for fn in rewards:  # rates a reward keeps per batch (play mode: success, invalid moves, turns)
+        metrics = getattr(fn.fn, "step_metrics", None)
+        if callable(metrics):
+            row.update({key: _number(value) for key, value in metrics().items()})
     row["reward_seconds"] = round(sum(fn.seconds for fn in rewards), 3)
     return row
 

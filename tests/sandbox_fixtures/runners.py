@@ -10,6 +10,8 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from strategy_gym.sandbox import walls
+
 
 def whoami(fn: Callable[..., Any], payload: dict) -> dict:
     """Report the child's identity and limits, after calling the model's function once."""
@@ -22,8 +24,10 @@ def whoami(fn: Callable[..., Any], payload: dict) -> dict:
         "cwd": os.getcwd(),
         "cwd_listing": os.listdir("."),
         "env": sorted(os.environ),
-        "pid": os.getpid(),
-        "ppid": os.getppid(),
+        # as the host sees them: in its own PID namespace the child is pid 1 with ppid 0
+        "pid": walls.host_view()[0],
+        "ppid": walls.host_view()[1],
+        "ns_pid": os.getpid(),
         "rlimits": {
             name: list(resource.getrlimit(getattr(resource, f"RLIMIT_{name.upper()}")))
             for name in ("as", "cpu", "nproc", "fsize", "nofile", "core")
