@@ -15,6 +15,7 @@ class Outcome(str, Enum):
     SYNTAX_ERROR = "syntax_error"
     IMPORT_VIOLATION = "import_violation"
     FORBIDDEN = "forbidden"
+    BUILD_ERROR = "build_error"  # passed the checks, but defining it failed in the sandbox
     # A sandbox call: it ran, and this is how it ended.
     OK = "ok"
     RUNTIME_ERROR = "runtime_error"

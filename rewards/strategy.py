@@ -1,11 +1,12 @@
-"""TRL reward functions for the 2048 strategy task, layered format -> safety -> play.
+"""TRL reward functions for strategy tasks, layered format -> safety -> play.
 
-Each completion is evaluated once per step (extract -> static checks -> build probe -> games in
-sandbox workers -> trusted replay, see :mod:`strategy_gym.agents.playout`); the three functions of a preset
-share one :class:`~strategy_gym.agents.playout.StrategyEvaluator` and read its cached evaluation.
+Each completion is evaluated once per step (extract -> static checks -> the trusted game master
+plays its seeds through one sandbox session, see :mod:`strategy_gym.play`); the three functions
+of a preset share one :class:`~strategy_gym.play.StrategyEvaluator` and read its cached
+evaluation. Any task that declares a :class:`~strategy_gym.play.StrategyGame` gets both presets.
 
 Preset ``notebook`` (the gpt-oss 2048 notebook's values; strict fenced-block extraction,
-one seed per call shared by the whole batch, one game, 6x6 / 2048 by default)::
+one seed per call shared by the whole batch, one game, 6x6 / 2048 in that task)::
 
     stage / game outcome              function_works  no_cheating  strategy_succeeds
     no function extracted                 -2.0           -1.0            0
@@ -29,58 +30,60 @@ group)::
     no_cheating:       0.0 clean; -2.0 import outside the allowlist
     strategy_succeeds: success_rate + progress_weight * mean(progress) - broken_penalty * broken_rate
 
-where, per seed, progress = clip(log2(best tile) / log2(target), 0, 1) for a game that was
-played legitimately (success, game over, move cap) and 0 for a broken one (raised, invalid
-action, timeout, stalled, memory limit, crash), and broken_rate is the share of broken games.
+where, per seed, progress is the game's own (2048: clip(log2(best tile) / log2(target), 0, 1))
+for a game that was played legitimately (success, game over, move cap) and 0 for a broken one
+(raised, invalid action, timeout, stalled, memory limit, crash), and broken_rate is the share
+of broken games.
 
 Seeds: a dataset column ``game_seed`` (one per row, repeated by TRL for every completion of a
 group) picks the seeds; without it they come from ``trainer_state.global_step`` or, last, a
 hash of the batch. Either way every completion of one GRPO group plays the same seeds.
 
-The import allowlist is the sandbox's (math, itertools, functools, collections, random, heapq,
-operator), narrower than the notebook's "any stdlib module": ``import os`` costs -20 here.
+The import allowlist is the sandbox's, narrower than the notebook's "any stdlib module":
+``import os`` costs -20 here.
 """
 
 from __future__ import annotations
 
 import hashlib
-import math
 import numbers
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from strategy_gym.agents.playout import PlayConfig, StrategyEvaluation, StrategyEvaluator
 from strategy_gym.core.messages import completion_texts
+from strategy_gym.core.outcomes import Outcome
 from strategy_gym.envs.seeds import SeedSet, builtin_seed_set
+from strategy_gym.play import PlaySettings, StrategyEvaluation, StrategyEvaluator, StrategyGame
 
-PLAYED_OUTCOMES = frozenset({"success", "game_over", "max_moves"})
+# Legitimate endings that earn progress credit (stalled is not: it loops on a dead move).
+PROGRESS_OUTCOMES = frozenset({Outcome.SUCCESS, Outcome.GAME_OVER, Outcome.MAX_MOVES})
 
 
 # ---- notebook arithmetic ------------------------------------------------------------------
 def notebook_function_works(ev: StrategyEvaluation) -> float:
-    if ev.stage in ("no_function", "syntax_error"):
+    if ev.stage in (Outcome.NO_FUNCTION, Outcome.SYNTAX_ERROR):
         return -2.0
-    if ev.stage in ("forbidden", "build_error"):
+    if ev.stage in (Outcome.FORBIDDEN, Outcome.BUILD_ERROR):
         return -0.5
     return 1.0
 
 
 def notebook_no_cheating(ev: StrategyEvaluation) -> float:
-    if ev.stage == "no_function":
+    if ev.stage is Outcome.NO_FUNCTION:
         return -1.0
-    if ev.stage in ("import_violation", "syntax_error"):
+    if ev.stage in (Outcome.IMPORT_VIOLATION, Outcome.SYNTAX_ERROR):
         return -20.0
     return 1.0
 
 
 _NOTEBOOK_GAME_VALUES = {
-    "success": 20.0,
-    "game_over": 2.0,
-    "invalid_action": 2.0,
-    "timeout": -1.0,
-    "stalled": -1.0,
-    "max_moves": -1.0,
+    Outcome.SUCCESS: 20.0,
+    Outcome.GAME_OVER: 2.0,
+    Outcome.INVALID_ACTION: 2.0,
+    Outcome.TIMEOUT: -1.0,
+    Outcome.STALLED: -1.0,
+    Outcome.MAX_MOVES: -1.0,
 }
 
 
@@ -92,7 +95,7 @@ def notebook_strategy_succeeds(ev: StrategyEvaluation) -> float:
 
 # ---- shaped arithmetic --------------------------------------------------------------------
 def shaped_function_works(ev: StrategyEvaluation) -> float:
-    if ev.stage in ("no_function", "syntax_error"):
+    if ev.stage in (Outcome.NO_FUNCTION, Outcome.SYNTAX_ERROR):
         return -1.0
     if not ev.built:
         return -0.5
@@ -100,25 +103,18 @@ def shaped_function_works(ev: StrategyEvaluation) -> float:
 
 
 def shaped_no_cheating(ev: StrategyEvaluation) -> float:
-    return -2.0 if ev.stage == "import_violation" else 0.0
+    return -2.0 if ev.stage is Outcome.IMPORT_VIOLATION else 0.0
 
 
-def game_progress(max_tile: int, target: int) -> float:
-    """log2(best tile) / log2(target), clipped to [0, 1]; 0 for an empty board."""
-    if max_tile < 2:
-        return 0.0
-    return min(1.0, math.log2(max_tile) / math.log2(target))
-
-
-def shaped_strategy_score(ev: StrategyEvaluation, target: int, progress_weight: float = 0.2,
+def shaped_strategy_score(ev: StrategyEvaluation, progress_weight: float = 0.2,
                           broken_penalty: float = 0.5) -> float:  # fmt: skip
     """Success rate plus a small progress term, minus a penalty per broken game (see module doc)."""
     if not ev.built or not ev.games:
         return 0.0
     n = len(ev.games)
     success = sum(g.success for g in ev.games) / n
-    progress = sum(game_progress(g.max_tile, target) for g in ev.games if g.outcome in PLAYED_OUTCOMES) / n
-    broken = sum(g.outcome not in PLAYED_OUTCOMES for g in ev.games) / n
+    progress = sum(g.progress for g in ev.games if g.outcome in PROGRESS_OUTCOMES) / n
+    broken = sum(g.outcome not in PROGRESS_OUTCOMES for g in ev.games) / n
     return success + progress_weight * progress - broken_penalty * broken
 
 
@@ -209,14 +205,13 @@ class StrategyReward:
         return f"StrategyReward({self.__name__!r})"
 
 
-def notebook_rewards(size: int = 6, target: int = 2048, p_four: float = 0.1,
-                     time_limit_s: float = 5.0, workers: int = 2, seed_pool: SeedSet | None = None,
-                     base_seed: int = 0, **play: Any) -> list[StrategyReward]:  # fmt: skip
-    """function_works, no_cheating, strategy_succeeds with the notebook's values."""
-    config = PlayConfig(size=size, target=target, p_four=p_four, time_limit_s=time_limit_s,
-                        extraction="notebook", **play)  # fmt: skip
+def notebook_rewards(game: StrategyGame, time_limit_s: float = 5.0, workers: int = 2,
+                     seed_pool: SeedSet | None = None, base_seed: int = 0,
+                     **play: Any) -> list[StrategyReward]:  # fmt: skip
+    """function_works, no_cheating, strategy_succeeds with the gpt-oss notebook's values."""
+    settings = PlaySettings(time_limit_s=time_limit_s, extraction="notebook", **play)
     plan = SeedPlan(seed_pool or builtin_seed_set("train"), 1, "batch", base_seed)
-    evaluator = StrategyEvaluator(config, workers=workers)
+    evaluator = StrategyEvaluator(game, settings, workers=workers)
     return [
         StrategyReward("function_works", notebook_function_works, evaluator, plan, True),
         StrategyReward("no_cheating", notebook_no_cheating, evaluator, plan),
@@ -224,10 +219,10 @@ def notebook_rewards(size: int = 6, target: int = 2048, p_four: float = 0.1,
     ]
 
 
-def shaped_rewards(size: int = 4, target: int = 256, p_four: float = 0.1, seeds_per_group: int = 4,
-                   progress_weight: float = 0.2, broken_penalty: float = 0.5,
-                   time_limit_s: float = 1.0, workers: int = 2, seed_pool: SeedSet | None = None,
-                   base_seed: int = 0, **play: Any) -> list[StrategyReward]:  # fmt: skip
+def shaped_rewards(game: StrategyGame, seeds_per_group: int = 4, progress_weight: float = 0.2,
+                   broken_penalty: float = 0.5, time_limit_s: float = 1.0, workers: int = 2,
+                   seed_pool: SeedSet | None = None, base_seed: int = 0,
+                   **play: Any) -> list[StrategyReward]:  # fmt: skip
     """function_works, no_cheating, strategy_succeeds with the shaped values (module doc).
 
     ``time_limit_s`` is per game. A reference strategy plays a 4x4 game to 256 in about
@@ -237,12 +232,12 @@ def shaped_rewards(size: int = 4, target: int = 256, p_four: float = 0.1, seeds_
     """
     if progress_weight < 0 or broken_penalty < 0:
         raise ValueError("progress_weight and broken_penalty must be >= 0")
-    config = PlayConfig(size=size, target=target, p_four=p_four, time_limit_s=time_limit_s, **play)
+    settings = PlaySettings(time_limit_s=time_limit_s, **play)
     plan = SeedPlan(seed_pool or builtin_seed_set("train"), seeds_per_group, "group", base_seed)
-    evaluator = StrategyEvaluator(config, workers=workers)
+    evaluator = StrategyEvaluator(game, settings, workers=workers)
 
     def strategy_score(ev: StrategyEvaluation) -> float:
-        return shaped_strategy_score(ev, target, progress_weight, broken_penalty)
+        return shaped_strategy_score(ev, progress_weight, broken_penalty)
 
     return [
         StrategyReward("function_works", shaped_function_works, evaluator, plan, True),

@@ -94,11 +94,40 @@ def _warm_up(prepared: Prepared, job_fd: int) -> None:
     body("ok", "", to_plain(call(namespace[job["entry"]], job["payload"])))
 
 
+class StepTooLarge(Exception):
+    """A lockstep answer frame over the job's output limit."""
+
+
+def exchanger(channel: tuple[int, int], max_output: int) -> Callable[[list], list | None]:
+    """For an interactive runner: send one step's answers to the pool, wait for its reply."""
+    job_fd, result_fd = channel
+
+    def exchange(answers: list) -> list | None:
+        frame = json.dumps({"step": answers}).encode()
+        if len(frame) > max_output + ENVELOPE_BYTES:
+            raise StepTooLarge(f"answers of {len(frame)} bytes exceed {max_output}")
+        protocol.write_all(result_fd, protocol.encode_frame(frame))
+        return json.loads(protocol.read_frame(job_fd)).get("views")
+
+    return exchange
+
+
+def _call_runner(runner: Callable[..., Any], fn: Callable[..., Any], job: dict,
+                 channel: tuple[int, int] | None) -> Any:  # fmt: skip
+    if getattr(runner, "interactive", False):
+        if channel is None:
+            raise RuntimeError("an interactive runner needs the pool's channel")
+        return runner(fn, job["payload"], exchanger(channel, job["max_output"]))
+    return runner(fn, job["payload"])
+
+
 def execute(job: dict, code: types.CodeType, runner: Callable[..., Any],
             proxies: dict[str, types.SimpleNamespace],
-            unused: Namespace | None = None) -> bytes:  # fmt: skip
+            unused: Namespace | None = None,
+            channel: tuple[int, int] | None = None) -> bytes:  # fmt: skip
     """Run the model's code and the runner; always returns a JSON body. ``unused`` is a
-    namespace nothing has run in yet (else a fresh one is built)."""
+    namespace nothing has run in yet (else a fresh one is built); ``channel`` (job fd,
+    result fd) lets an interactive runner talk to the pool mid-job."""
     max_output = job["max_output"]
     if unused is None:
         printer = restricted.CappedPrint(max_output)
@@ -113,7 +142,9 @@ def execute(job: dict, code: types.CodeType, runner: Callable[..., Any],
         fn = namespace.get(job["entry"])
         if not isinstance(fn, types.FunctionType):
             return body("no_function", f"{job['entry']!r} is not defined as a function")
-        result = body("ok", "", to_plain(runner(fn, job["payload"])))
+        result = body("ok", "", to_plain(_call_runner(runner, fn, job, channel)))
+    except StepTooLarge as exc:
+        return body("output_too_large", str(exc))
     except InvalidAction as exc:
         result = body("invalid_action", describe(exc))
     except MemoryError:
@@ -161,7 +192,8 @@ def spare_main(prepared: Prepared, job_fd: int, result_fd: int, worker_pid: int,
         imports = frozenset(first["imports"])
         unused = prepared.namespaces.get(imports)  # the first job's, built before the fork
         for job in jobs:  # each job execs the code into a fresh namespace
-            result = execute(job, code, runner, prepared.proxies[imports], unused)
+            result = execute(job, code, runner, prepared.proxies[imports], unused,
+                             (job_fd, result_fd))
             protocol.write_all(result_fd, protocol.encode_frame(result))
             unused = None
     except BaseException:

@@ -16,6 +16,7 @@ import importlib.util
 import json
 import math
 import os
+import select
 import selectors
 import shutil
 import signal
@@ -28,7 +29,7 @@ import time
 import weakref
 from collections import OrderedDict, deque
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from strategy_gym.sandbox import limits, protocol
@@ -36,6 +37,7 @@ from strategy_gym.sandbox.child import ENVELOPE_BYTES
 from strategy_gym.sandbox.link import Running, Spare, WorkerGone, WorkerLink, shutdown
 from strategy_gym.sandbox.outcome import Outcome, SandboxResult
 from strategy_gym.sandbox.policy import Job, SandboxPolicy, parse_runner
+from strategy_gym.sandbox.session import Session, SessionState, parse_answers
 from strategy_gym.sandbox.static_checks import check_source
 
 _BOOT = (
@@ -121,6 +123,7 @@ class _Batch:
     results: dict[int, SandboxResult] = field(default_factory=dict)
     queue: deque[list[int]] = field(default_factory=deque)
     retried: set[int] = field(default_factory=set)
+    sessions: dict[int, SessionState] = field(default_factory=dict)  # interactive jobs
 
     def frames(self, bundle: list[int], code: bytes) -> bytes:
         jobs = b'{"jobs": [' + b", ".join(self.requests[i] for i in bundle) + b"]}"
@@ -143,6 +146,30 @@ def _result_from(body: bytes, policy: SandboxPolicy, timings: dict) -> SandboxRe
         return SandboxResult(Outcome.CRASHED, "malformed result from the sandbox", None, timings)
     value = data.get("value") if outcome is Outcome.OK else None
     return SandboxResult(outcome, message, value, timings)
+
+
+def _has_exited(spare: Spare) -> bool:
+    """A pidfd becomes readable when its process exits."""
+    try:
+        return bool(select.select([spare.pidfd], [], [], 0)[0])
+    except (OSError, ValueError):
+        return True
+
+
+def _timeout_message(batch: _Batch, running: Running) -> str:
+    index = running.indices[0]
+    state = batch.sessions.get(index)
+    if state is None:
+        return f"exceeded {batch.jobs[index].policy.time_limit_s} s"
+    if running.deadline < state.ends:
+        return f"one move took longer than {state.step_limit_s} s"
+    return f"the session exceeded its budget of {state.session.budget_s} s"
+
+
+def _killed_from_outside(status: int | None) -> bool:
+    """SIGKILL that the pool did not send (it fails a child before killing it): the OOM
+    killer or another process, not the code's own doing, so the job is retried once."""
+    return status is not None and os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGKILL
 
 
 def _failure(status: int | None) -> tuple[Outcome, str]:
@@ -182,6 +209,7 @@ class SandboxPool:
         self._size = workers
         self._runners = list(dict.fromkeys(preload))
         self._known_runners: set[str] = set()
+        self._failed_runners: dict[str, str] = {}
         self._start_timeout_s = start_timeout_s
         self._lock = threading.Lock()
         self._checks: OrderedDict[tuple[bytes | str | None, SandboxPolicy], SandboxResult] = (
@@ -317,18 +345,40 @@ class SandboxPool:
                 raise RuntimeError("this SandboxPool is closed")
             return self._run_locked(list(jobs))
 
-    def _run_locked(self, jobs: list[Job]) -> list[SandboxResult]:
+    def run_sessions(self, sessions: Sequence[Session]) -> list[SandboxResult]:
+        """Run interactive sessions across the pool (see :mod:`strategy_gym.sandbox.session`);
+        each driver has been advanced to its end when this returns. A result is ``ok`` when
+        the child served until the driver finished, else what stopped it (timeout, crash,
+        output_too_large, or the code's own failure to build)."""
+        jobs = []
+        for session in sessions:
+            if not isinstance(session, Session):
+                raise TypeError(f"run_sessions takes Session objects, got {type(session).__name__}")
+            payload = {"rng_seeds": [_python_random_seed(s, self._rng_key) for s in session.rng_seeds]}
+            policy = replace(session.policy, time_limit_s=session.budget_s)
+            jobs.append(Job(session.code, session.runner, payload, policy))
+        states = {i: SessionState(s) for i, s in enumerate(sessions)}
+        with self._lock:
+            if self._closed:
+                raise RuntimeError("this SandboxPool is closed")
+            return self._run_locked(jobs, states)
+
+    def _run_locked(self, jobs: list[Job],
+                    sessions: dict[int, SessionState] | None = None) -> list[SandboxResult]:  # fmt: skip
         verdicts = []
         for job in jobs:
             self._validate_runner(job.runner)
             verdicts.append(self.check(job.code, job.policy))
         runnable = [i for i, verdict in enumerate(verdicts) if verdict.ok]
-        batch = _Batch(jobs, {i: _job_json(jobs[i], self._rng_key) for i in runnable})
+        batch = _Batch(jobs, {i: _job_json(jobs[i], self._rng_key) for i in runnable},
+                       sessions=sessions or {})  # fmt: skip
         batch.queue.extend(_bundles(runnable, jobs, self._size))
         self._batch = batch
         try:
             while batch.queue or any(link.running for link in self._links):
                 self._dispatch(batch)
+                if not (batch.queue or any(link.running for link in self._links)):
+                    break  # all answered without a child (e.g. a runner that fails to load)
                 self._pump(self._next_deadline())
                 self._enforce_deadlines(batch)
         except BaseException:
@@ -363,10 +413,11 @@ class SandboxPool:
         job = batch.jobs[bundle[0]]
         started = time.perf_counter()
         try:
-            error = self._load(link, job)
+            error = self._failed_runners.get(job.runner) or self._load(link, job)
             if error is not None:
-                message = f"runner failed to load: {error}"
-                self._answer(batch, bundle, Outcome.CRASHED, message, started)
+                self._forget_runner(job.runner, error)
+                message = f"runner {job.runner} failed to load: {error}"
+                self._answer(batch, bundle, Outcome.TASK_ERROR, message, started)
                 return None
             code, error = self._compile(link, job)
         except WorkerGone as gone:
@@ -382,6 +433,13 @@ class SandboxPool:
         batch.queue.popleft()
         elapsed = time.perf_counter() - started
         batch.fail(bundle, outcome, message, {"compile_s": elapsed, "total_s": elapsed})
+
+    def _forget_runner(self, spec: str, error: str) -> None:
+        """A runner that failed to load fails its later jobs at once, and no worker started
+        from now on preloads it (a preload failure would stall every worker's start)."""
+        self._failed_runners[spec] = error
+        if spec in self._runners:
+            self._runners.remove(spec)
 
     def _load(self, link: WorkerLink, job: Job) -> str | None:
         """Make sure the worker has the runner and module proxies; returns a load error."""
@@ -412,14 +470,14 @@ class SandboxPool:
         """The link's waiting child if it has what ``job`` needs; else ask for one (None)."""
         needed = link.loaded[(job.runner, job.policy.allowed_imports)]
         spare = link.spare
-        if spare is not None and spare.version < needed:
-            link.spare = None
-            link.discard(spare)  # forked before the runner was loaded
+        if spare is not None and (spare.version < needed or _has_exited(spare)):
+            link.spare = None  # forked before the runner was loaded, or died while waiting
+            link.discard(spare)  # (killed from outside): it never gets a job
         if link.spare is None:
             if link.requested_at is None:
                 self._ask_for_spare(link)
             return None
-        link.spare = None
+        spare, link.spare = link.spare, None
         return spare
 
     def _ask_for_spare(self, link: WorkerLink, done_pid: int | None = None) -> None:
@@ -436,11 +494,25 @@ class SandboxPool:
         link.running, link.last_used = running, time.monotonic()
         self._selector.register(spare.result_fd, selectors.EVENT_READ, (_CHILD, link))
         limits.run_in_foreground(spare.pid)  # it ran its setup in the background
-        running.arm(policy.time_limit_s)
+        for index in bundle:
+            if index in batch.sessions:  # a retried session starts over
+                batch.sessions[index].session.driver.restart()
+        self._arm(running, batch, bundle[0])
         try:
             protocol.write_all(spare.job_fd, batch.frames(bundle, code))
         except OSError:
             pass  # the child died before reading; the EOF on its result pipe reports it
+        os.set_blocking(spare.job_fd, False)  # replies to a child that stopped reading fail
+
+    @staticmethod
+    def _arm(running: Running, batch: _Batch, index: int) -> None:
+        """Start the clock for the job at ``index``: its time limit, or for a session its
+        whole budget and, tighter, one round trip's limit."""
+        running.arm(batch.jobs[index].policy.time_limit_s)
+        state = batch.sessions.get(index)
+        if state is not None:
+            state.ends = running.deadline
+            running.deadline = min(state.ends, time.monotonic() + state.step_limit_s)
 
     # events ------------------------------------------------------------------------------
     def _next_deadline(self) -> float:
@@ -501,13 +573,46 @@ class SandboxPool:
         for frame in frames:
             if not running.indices:
                 break  # more results than jobs: the rest is ignored
+            state = batch.sessions.get(running.indices[0])
+            if state is not None and frame.startswith(b'{"step"'):
+                if not self._on_step(link, running, state, frame):
+                    return  # the session ended badly; the child is gone
+                continue
             index = running.indices.popleft()
             policy = batch.jobs[index].policy
             batch.results[index] = _result_from(frame, policy, running.timings())
             if running.indices:
-                running.arm(batch.jobs[running.indices[0]].policy.time_limit_s)
+                self._arm(running, batch, running.indices[0])
         if not running.indices:
             self._child_done(link)
+
+    def _on_step(self, link: WorkerLink, running: Running, state: SessionState,
+                 frame: bytes) -> bool:  # fmt: skip
+        """One round trip of a session: the driver reads the answers and sends the next
+        views. False when the session had to end here (the child was failed)."""
+        answers = parse_answers(frame)
+        if answers is None:
+            self._child_failed(link, Outcome.CRASHED, "malformed step from the sandbox")
+            return False
+        started = time.perf_counter()
+        try:
+            views = state.session.driver.advance(answers)
+            reply = json.dumps({"views": views}, allow_nan=False).encode()
+        except Exception as exc:  # the task's own code (view, codec, env) failed
+            message = f"the task's game code failed: {type(exc).__name__}: {str(exc)[:300]}"
+            self._child_failed(link, Outcome.TASK_ERROR, message)
+            return False
+        state.steps += 1
+        state.reply_s += time.perf_counter() - started
+        try:
+            protocol.write_all(running.spare.job_fd, protocol.encode_frame(reply))
+        except BlockingIOError:
+            self._child_failed(link, Outcome.CRASHED, "the child stopped reading its views")
+            return False
+        except OSError:
+            pass  # the child died; the EOF on its result pipe reports it
+        running.deadline = min(state.ends, time.monotonic() + state.step_limit_s)
+        return True
 
     def _on_child_exit(self, link: WorkerLink, running: Running) -> None:
         """EOF from a child: fine once every job is answered, otherwise a failure."""
@@ -520,7 +625,17 @@ class SandboxPool:
         except WorkerGone:
             self._worker_died(link)  # its children die with it: retried elsewhere
             return
-        outcome, message = _failure(json.loads(frame)["status"])
+        status = json.loads(frame)["status"]
+        index = running.indices[0]
+        if _killed_from_outside(status) and index not in self._batch.retried:
+            self._batch.retried.add(index)
+            self._batch.queue.appendleft(list(running.indices))
+            running.indices.clear()
+            self._child_done(link, reaped=True)
+            return
+        outcome, message = _failure(status)
+        if _killed_from_outside(status):
+            outcome, message = Outcome.INFRA_ERROR, "the sandbox child was killed twice from outside"
         self._child_failed(link, outcome, message, reaped=True)
 
     def _child_failed(self, link: WorkerLink, outcome: Outcome, message: str,
@@ -604,7 +719,6 @@ class SandboxPool:
             running = link.running
             if running is not None and now >= running.deadline:
                 running.spare.kill()
-                limit = batch.jobs[running.indices[0]].policy.time_limit_s
-                self._child_failed(link, Outcome.TIMEOUT, f"exceeded {limit} s")
+                self._child_failed(link, Outcome.TIMEOUT, _timeout_message(batch, running))
             elif link.requested_at is not None and now > link.requested_at + self._start_timeout_s:
                 self._retire(link)  # asked for a child long ago and never got one

@@ -7,29 +7,34 @@ notebook's game). ``make_task(board=..., size=..., target=...)`` picks or overri
 
 from __future__ import annotations
 
+import math
 import os
 import random
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from strategy_gym.agents.demonstrations import demonstration_texts
-from strategy_gym.agents.playout import (
-    ENTRY_POINT,
-    GAME_RUNNER,
-    PlayConfig,
-    StrategyEvaluator,
-    extract_strategy,
-    reads_board,
-)
 from strategy_gym.core.messages import completion_text
-from strategy_gym.envs.game2048 import validate_config
+from strategy_gym.core.outcomes import Outcome
+from strategy_gym.envs.game2048 import board_as_lists, validate_config
 from strategy_gym.envs.seeds import builtin_seed_sets
-from strategy_gym.rewards.game2048 import notebook_rewards, shaped_rewards
+from strategy_gym.play import (
+    InvalidMove,
+    PlaySettings,
+    StrategyEvaluator,
+    StrategyGame,
+    extract_strategy,
+    reads_argument,
+)
+from strategy_gym.rewards.strategy import notebook_rewards, shaped_rewards
 from strategy_gym.sandbox import SandboxPolicy, check_source
 from strategy_gym.tasks.registry import Assessment, Task
 from strategy_gym.text_tasks.prompts_2048 import PROMPT_STYLES, prompt_messages
+
+ENTRY_POINT = "strategy"
 
 BOARD_PRESETS: dict[str, dict[str, int]] = {
     "small": {"size": 4, "target": 256},
@@ -61,9 +66,66 @@ class StrategyContract:
         verdict = check_source(code, SandboxPolicy(entry_point=ENTRY_POINT))
         if not verdict.ok:
             return ParseResult(False, code, f"{verdict.outcome}: {verdict.message}")
-        if not reads_board(code):
+        if not reads_argument(code):
             return ParseResult(False, code, "placeholder: strategy never reads its board argument")
         return ParseResult(True, code, reason)
+
+
+# ---- the game, as a strategy sees it -------------------------------------------------------
+_MOVES = {"W": 0, "A": 1, "S": 2, "D": 3}  # the env's action codes
+
+
+def board_view(obs: Any, info: dict) -> list[list[int]]:
+    """What ``strategy(board)`` receives: a fresh list of lists of tile values (0 = empty)."""
+    return board_as_lists(obs)
+
+
+def decode_move(value: Any, info: dict) -> int:
+    """'W', 'A', 'S' or 'D' (any case, spaces around allowed) -> the env's action code."""
+    if type(value) is not str:
+        raise InvalidMove(f"strategy must return one of 'W', 'A', 'S', 'D' as a str, "
+                          f"got {type(value).__name__}")  # fmt: skip
+    letter = value.strip().upper() if len(value) <= 16 else value
+    if letter not in _MOVES:
+        raise InvalidMove(f"strategy returned {value[:40]!r}; expected one of W, A, S, D")
+    return _MOVES[letter]
+
+
+def judge_game(terminated: bool, truncated: bool, info: dict) -> Outcome:
+    return Outcome.SUCCESS if info.get("status") == "success" else Outcome.GAME_OVER
+
+
+def tile_progress(target: int, info: dict) -> float:
+    """log2(best tile) / log2(target), clipped to [0, 1]; 0 for an empty board."""
+    best = int(info.get("max_tile", 0))
+    return 0.0 if best < 2 else min(1.0, math.log2(best) / math.log2(target))
+
+
+def game_detail(info: dict) -> dict[str, int]:
+    return {"max_tile": int(info.get("max_tile", 0))}
+
+
+def game_score(info: dict) -> float:
+    return float(info.get("score", 0))
+
+
+def unchanged(info: dict) -> bool:
+    return not info.get("changed", True)
+
+
+def strategy_game(size: int, target: int, p_four: float = 0.1,
+                  max_moves: int | None = None) -> StrategyGame:  # fmt: skip
+    """2048 for strategies: the Gymnasium env, the list-of-lists view, the W/A/S/D codec.
+    The default move cap (size * size * target / 2 actions) is more than any real game."""
+    validate_config(size, target, p_four)
+    return StrategyGame(
+        env_id="strategy_gym/Game2048-v0",
+        env_kwargs={"size": size, "target": target, "p_four": p_four},
+        view=board_view, decode=decode_move, judge=judge_game,
+        max_moves=max_moves or size * size * target // 2,
+        progress=partial(tile_progress, target), detail=game_detail, score=game_score,
+        stalled=unchanged, stall_limit=50, entry_point=ENTRY_POINT,
+    )  # fmt: skip
 
 
 def board_settings(board: str = "small", size: int | None = None, target: int | None = None,
@@ -82,12 +144,16 @@ def board_settings(board: str = "small", size: int | None = None, target: int | 
 
 def make_task(board: str = "small", size: int | None = None, target: int | None = None,
               p_four: float = 0.1, prompt_style: str = "notebook", system_prompt: str | None = None,
-              assess_seeds: int = 8, workers: int | None = None, name: str = "2048") -> Task:  # fmt: skip
+              assess_seeds: int = 8, workers: int | None = None, name: str = "2048",
+              demonstration_style: str = "reference", assess_split: str = "eval") -> Task:  # fmt: skip
     """Build the 2048 Task (the ``strategy_gym.tasks`` entry point ``2048``).
 
     ``workers`` sandbox processes play the strategies; by default half the machine's cores
     (at least 2, at most 8), so a 16-core GPU host scores a GRPO batch in parallel while a
     2-core CPU machine keeps one core for the trainer.
+    ``demonstration_style`` picks the priming players (``reference`` or ``naive``, see
+    :mod:`strategy_gym.agents.demonstrations`); ``assess_split`` the seed set ``assess`` plays
+    (``test``: held-out seeds that neither training nor the usual eval ever sees).
     """
     workers = workers or min(8, max(2, (os.cpu_count() or 2) // 2))
     if prompt_style not in PROMPT_STYLES:
@@ -96,6 +162,8 @@ def make_task(board: str = "small", size: int | None = None, target: int | None 
         raise ValueError(f"assess_seeds must be >= 1, got {assess_seeds}")
     env = board_settings(board, size, target, p_four)
     seed_sets = builtin_seed_sets()
+    if assess_split not in seed_sets:
+        raise ValueError(f"unknown assess_split {assess_split!r}; known: {', '.join(seed_sets)}")
     messages = prompt_messages(env["size"], env["target"], prompt_style, system_prompt)
 
     def build_dataset(split: str, n: int, seed: int) -> list[dict]:
@@ -112,20 +180,21 @@ def make_task(board: str = "small", size: int | None = None, target: int | None 
         return [
             {"prompt": [dict(m) for m in messages],
              "completion": [{"role": "assistant", "content": text}]}
-            for text in demonstration_texts(n, seed)
+            for text in demonstration_texts(n, seed, demonstration_style)
         ]  # fmt: skip
 
+    game = strategy_game(env["size"], env["target"], env["p_four"])
+
     def assess(completions: Sequence[Any], rows: Sequence[dict] = ()) -> list[Assessment]:
-        seeds = list(seed_sets["eval"].first(assess_seeds))
-        config = PlayConfig(size=env["size"], target=env["target"], p_four=env["p_four"])
+        seeds = list(seed_sets[assess_split].first(assess_seeds))
         texts = [completion_text(c) for c in completions]
-        with StrategyEvaluator(config, workers=workers) as evaluator:
+        with StrategyEvaluator(game, PlaySettings(), workers=workers) as evaluator:
             evaluations = evaluator.evaluate(texts, [seeds] * len(texts))
         return [_assessment(ev) for ev in evaluations]
 
     def rewards_with(factory):
         def make(**options: Any) -> list:
-            return factory(**{**env, "workers": workers, **options})
+            return factory(game, **{"workers": workers, **options})
 
         return make
 
@@ -142,22 +211,24 @@ def make_task(board: str = "small", size: int | None = None, target: int | None 
         env_kwargs=dict(env),
         demonstrations=demonstrations,
         sandbox_entry=ENTRY_POINT,
-        runner=GAME_RUNNER,
+        strategy_game=game,
         seed_sets=dict(seed_sets),
-        extra={"board": board, "prompt_style": prompt_style, "assess_seeds": assess_seeds},
+        extra={"board": board, "prompt_style": prompt_style, "assess_seeds": assess_seeds,
+               "assess_split": assess_split, "demonstration_style": demonstration_style},
     )
 
 
 def _assessment(ev) -> Assessment:
     detail = {
-        "stage": ev.stage,
+        "stage": str(ev.stage),
         "message": ev.message,
         "games": len(ev.games),
         "mean_score": sum(g.score for g in ev.games) / len(ev.games) if ev.games else 0.0,
-        "best_tile": max((g.max_tile for g in ev.games), default=0),
-        "outcomes": dict(Counter(g.outcome for g in ev.games)),
+        "best_tile": max((g.detail.get("max_tile", 0) for g in ev.games), default=0),
+        "outcomes": dict(Counter(str(g.outcome) for g in ev.games)),
     }
-    return Assessment(format_ok=ev.format_ok, score=ev.success_rate, outcome=ev.outcome, detail=detail)
+    return Assessment(format_ok=ev.format_ok, score=ev.success_rate, outcome=str(ev.outcome),
+                      detail=detail)  # fmt: skip
 
 
 def make_notebook_task() -> Task:

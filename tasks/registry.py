@@ -63,6 +63,7 @@ class Task:
     demonstrations: Callable[[int, int], list[dict]] | None = None
     sandbox_entry: str | None = None  # e.g. "strategy" for code tasks
     runner: str | None = None  # "module:function" executed inside the sandbox worker
+    strategy_game: Any = None  # a strategy_gym.play.StrategyGame: the library plays it
     seed_sets: dict[str, Sequence[int]] = field(default_factory=dict)
     modality: str = "text"  # "text" or "vision"
     extra: dict = field(default_factory=dict)

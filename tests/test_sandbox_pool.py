@@ -266,7 +266,7 @@ def test_bad_task_inputs_raise_clear_errors(pool):
     with pytest.raises(TypeError, match="Job objects"):
         pool.run_batch(["def solve(): pass"])  # type: ignore[list-item]
     result = pool.run(Job(NOOP, f"{probe.__name__}:no_such_function", {}, SOLVE))
-    assert result.outcome is Outcome.CRASHED and "failed to load" in result.message
+    assert result.outcome is Outcome.TASK_ERROR and "failed to load" in result.message
 
 
 def test_close_stops_all_workers():

@@ -6,17 +6,30 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from strategy_gym.agents.playout import GameRecord, StrategyEvaluation
+from strategy_gym.core.outcomes import Outcome
 from strategy_gym.envs.seeds import builtin_seed_set
-from strategy_gym.rewards.game2048 import (
+from strategy_gym.play import GameRecord, StrategyEvaluation
+from strategy_gym.rewards.strategy import (
     SeedPlan,
     close_rewards,
-    game_progress,
-    notebook_rewards,
-    shaped_rewards,
     shaped_strategy_score,
 )
+from strategy_gym.rewards.strategy import (
+    notebook_rewards as generic_notebook_rewards,
+)
+from strategy_gym.rewards.strategy import (
+    shaped_rewards as generic_shaped_rewards,
+)
+from strategy_gym.tasks.game2048 import strategy_game, tile_progress
 from strategy_gym.training.recording import wrap_rewards
+
+
+def shaped_rewards(size=4, target=256, p_four=0.1, **options):
+    return generic_shaped_rewards(strategy_game(size, target, p_four), **options)
+
+
+def notebook_rewards(size=6, target=2048, p_four=0.1, **options):
+    return generic_notebook_rewards(strategy_game(size, target, p_four), **options)
 
 F = "```"
 
@@ -135,10 +148,11 @@ def test_hostile_completions_become_values_within_the_deadline():
     assert outcomes[3] in ("timeout", "memory_limit")  # which limit a growing list hits first varies
     assert outcomes[4] == "forbidden"
     assert [ev.stage for ev in evaluations[len(HOSTILE) :]] == ["no_function"] * 3
-    skipped = evaluations[0].games[1:]
-    assert skipped and all(g.message.startswith("not run") for g in skipped)
-    # Limit failures stop after the first seed: one probe + one game per completion, on 2
-    # workers, plus worker start; never one time limit per seed.
+    # One session per completion: the first move over the limit ends every game at once,
+    # so a hostile completion costs one time limit, never one per seed.
+    stopped = evaluations[0].games
+    assert len(stopped) > 1 and all(g.outcome == "timeout" and "longer than" in g.message
+                                    for g in stopped)  # fmt: skip
     assert elapsed < 4 * limit * len(HOSTILE) + 30
 
 
@@ -165,23 +179,27 @@ def test_shaped_values_for_broken_and_working_strategies():
 
 
 def ev_with(*games):
-    return StrategyEvaluation("code", "ok", "", tuple(games))
+    return StrategyEvaluation("code", Outcome.OK, "", tuple(games))
+
+
+def game(seed, outcome, max_tile, target=256):
+    return GameRecord(seed, outcome, progress=tile_progress(target, {"max_tile": max_tile}))
 
 
 def test_shaped_score_arithmetic():
-    target = 256
     games = (
-        GameRecord(1, "success", max_tile=256),
-        GameRecord(2, "game_over", max_tile=128),
-        GameRecord(3, "runtime_error", max_tile=0),
-        GameRecord(4, "max_moves", max_tile=16),
+        game(1, Outcome.SUCCESS, 256),
+        game(2, Outcome.GAME_OVER, 128),
+        game(3, Outcome.RUNTIME_ERROR, 0),
+        game(4, Outcome.MAX_MOVES, 16),
     )
     expected = 1 / 4 + 0.2 * (1.0 + 7 / 8 + 4 / 8) / 4 - 0.5 * 1 / 4
-    assert shaped_strategy_score(ev_with(*games), target) == pytest.approx(expected)
-    assert shaped_strategy_score(ev_with(*games), target, 0.0, 0.0) == pytest.approx(0.25)
-    assert shaped_strategy_score(StrategyEvaluation(None, "no_function"), target) == 0.0
-    assert game_progress(512, 256) == 1.0 and game_progress(0, 256) == 0.0
-    assert game_progress(16, 256) == pytest.approx(0.5)
+    assert shaped_strategy_score(ev_with(*games)) == pytest.approx(expected)
+    assert shaped_strategy_score(ev_with(*games), 0.0, 0.0) == pytest.approx(0.25)
+    assert shaped_strategy_score(StrategyEvaluation(None, Outcome.NO_FUNCTION)) == 0.0
+    assert tile_progress(256, {"max_tile": 512}) == 1.0
+    assert tile_progress(256, {"max_tile": 0}) == 0.0
+    assert tile_progress(256, {"max_tile": 16}) == pytest.approx(0.5)
 
 
 def test_seed_plan_same_seeds_per_group_from_the_row_column():

@@ -4,9 +4,9 @@ from collections import Counter
 
 import pytest
 
-from strategy_gym.agents.playout import reads_board
 from strategy_gym.envs.seeds import builtin_seed_set
-from strategy_gym.rewards.game2048 import close_rewards
+from strategy_gym.play import reads_argument as reads_board
+from strategy_gym.rewards.strategy import close_rewards
 from strategy_gym.tasks.game2048 import (
     BOARD_PRESETS,
     make_classic_task,
@@ -25,7 +25,7 @@ def task() -> Task:
 
 def test_registry_builds_the_task_with_small_defaults(task):
     assert task.name == "2048" and task.sandbox_entry == "strategy"
-    assert task.runner == "strategy_gym.envs.game2048.strategy_runner:play"
+    assert task.strategy_game.env_id == task.env_id and task.strategy_game.entry_point == "strategy"
     assert task.env_kwargs == {"size": 4, "target": 256, "p_four": 0.1}
     assert set(task.reward_presets) == {"shaped", "notebook"} and task.default_preset == "shaped"
     assert set(task.seed_sets) == {"train", "eval", "test"}
@@ -83,7 +83,8 @@ def test_notebook_board_preset_and_overrides():
     assert notebook.env_kwargs["size"] == 6 and notebook.env_kwargs["target"] == 2048
     fns = notebook.rewards("notebook")
     try:
-        assert fns[2].evaluator.config.size == 6 and fns[2].evaluator.config.extraction == "notebook"
+        evaluator = fns[2].evaluator
+        assert evaluator.game.env_kwargs["size"] == 6 and evaluator.settings.extraction == "notebook"
     finally:
         close_rewards(fns)
     assert make_notebook_task().default_preset == "notebook"

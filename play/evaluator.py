@@ -1,0 +1,186 @@
+"""Evaluate strategies (completion texts or source files) on seed sets, through the sandbox.
+
+One completion's path: extract ``def strategy`` -> static checks -> one sandbox session per
+(strategy, chunk of seeds) in which the trusted :class:`~strategy_gym.play.master.GameMaster`
+plays every seed in lockstep -> :class:`GameRecord` s in a :class:`StrategyEvaluation`. Rewards,
+a task's ``assess`` and the evaluator CLI all read these records: every number has one path.
+A hostile completion costs one time-limited session per chunk, never one limit per seed.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, OrderedDict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from strategy_gym.core.outcomes import STATIC_OUTCOMES, Outcome
+from strategy_gym.play.game import PlaySettings, StrategyGame
+from strategy_gym.play.master import GameMaster, GameRecord
+from strategy_gym.play.source import extract_strategy, reads_argument
+from strategy_gym.sandbox import SandboxPool, SandboxResult, check_source
+from strategy_gym.sandbox.session import LOCKSTEP_RUNNER, Session
+
+
+@dataclass(frozen=True)
+class StrategyEvaluation:
+    """Everything known about one completion: its code, how far it got, and its games.
+
+    ``stage``: a static failure (no_function, syntax_error, import_violation, forbidden),
+    build_error (defining the code failed in the sandbox), or ok (it built; see ``games``).
+    """
+
+    code: str | None
+    stage: Outcome
+    message: str = ""
+    games: tuple[GameRecord, ...] = field(default_factory=tuple)
+    reads_board: bool = True  # False: a placeholder that never reads its input
+
+    @property
+    def format_ok(self) -> bool:
+        """Extracted, passed the static checks and reads its input (a placeholder that copies
+        the prompt's example would otherwise score a perfect format rate)."""
+        return self.stage not in STATIC_OUTCOMES and self.reads_board
+
+    @property
+    def built(self) -> bool:
+        return self.stage is Outcome.OK
+
+    @property
+    def success_rate(self) -> float:
+        return sum(g.success for g in self.games) / len(self.games) if self.games else 0.0
+
+    @property
+    def outcome(self) -> Outcome:
+        """Short class: the stage if the code never played, else the most common game outcome."""
+        if not self.built or not self.games:
+            return self.stage
+        counts = Counter(g.outcome for g in self.games)
+        return max(counts, key=lambda name: (counts[name], name is Outcome.SUCCESS))
+
+
+Progress = Callable[[int], None]  # called with the number of games just finished
+
+
+@dataclass
+class _Unit:
+    """One distinct (code, seeds) under evaluation."""
+
+    code: str | None
+    seeds: tuple[int, ...]
+    stage: Outcome = Outcome.OK
+    message: str = ""
+    games: list[GameRecord] = field(default_factory=list)
+
+
+class StrategyEvaluator:
+    """Evaluates strategies for one game through a lazily started :class:`SandboxPool`.
+
+    Results are cached by (text, seeds), so the reward functions of one GRPO step share one
+    evaluation. Call :meth:`close` (or use ``with``) to stop the workers.
+    """
+
+    def __init__(self, game: StrategyGame, settings: PlaySettings | None = None,
+                 workers: int = 2, cache_size: int = 512) -> None:  # fmt: skip
+        if workers < 1 or cache_size < 1:
+            raise ValueError("workers and cache_size must be >= 1")
+        self.game = game
+        self.settings = settings or PlaySettings()
+        self.workers = workers
+        self._policy = self.settings.policy(game.entry_point)
+        self._cache_size = cache_size
+        self._cache: OrderedDict[tuple, StrategyEvaluation] = OrderedDict()
+        self._pool: SandboxPool | None = None
+        # One count per completion evaluated (cache hits not recounted): what ended it.
+        self.outcome_counts: Counter[str] = Counter()
+
+    def __enter__(self) -> StrategyEvaluator:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.close()
+            self._pool = None
+
+    def evaluate(self, texts: Sequence[str], seeds: Sequence[Sequence[int]], raw_code: bool = False,
+                 progress: Progress | None = None,
+                 record: bool = False) -> list[StrategyEvaluation]:  # fmt: skip
+        """One evaluation per text, each on its own seed list. ``raw_code``: the texts are
+        source files (no extraction); ``record``: keep every view for replays. Never raises
+        for anything inside the texts."""
+        if len(texts) != len(seeds):
+            raise ValueError(f"got {len(texts)} texts but {len(seeds)} seed lists")
+        keys = [(text, tuple(int(s) for s in seed_list), raw_code, record)
+                for text, seed_list in zip(texts, seeds, strict=True)]  # fmt: skip
+        found = {k: self._cache[k] for k in keys if k in self._cache}
+        missing = list(dict.fromkeys(k for k in keys if k not in found))
+        units = [self._prepare(text, seed_list, raw) for text, seed_list, raw, _ in missing]
+        self._play(units, progress, record)
+        for key, unit in zip(missing, units, strict=True):
+            found[key] = self._finish(unit)
+            self.outcome_counts[str(found[key].outcome)] += 1
+            self._remember(key, found[key])
+        return [found[k] for k in keys]
+
+    # stages ------------------------------------------------------------------------------
+    def _prepare(self, text: str, seeds: tuple[int, ...], raw_code: bool) -> _Unit:
+        if raw_code:
+            code, reason = text, "source file"
+        else:
+            code, reason = extract_strategy(text, self.settings.extraction, self.game.entry_point)
+        if code is None:
+            return _Unit(None, seeds, Outcome.NO_FUNCTION, reason)
+        verdict = check_source(code, self._policy)
+        if not verdict.ok:
+            return _Unit(code, seeds, verdict.outcome, verdict.message)
+        return _Unit(code, seeds)
+
+    def _play(self, units: list[_Unit], progress: Progress | None, record: bool) -> None:
+        chunk = self.settings.seeds_per_session
+        plan = [(unit, unit.seeds[i : i + chunk]) for unit in units if unit.stage is Outcome.OK
+                for i in range(0, len(unit.seeds), chunk)]  # fmt: skip
+        masters = [GameMaster(self.game, seeds, record) for _, seeds in plan]
+        sessions = [self._session(unit.code, master, seeds)
+                    for (unit, seeds), master in zip(plan, masters, strict=True)]  # fmt: skip
+        for (unit, _), master, result in zip(plan, masters, self._run(sessions), strict=True):
+            if not master.built and unit.stage is Outcome.OK:
+                unit.stage = Outcome.BUILD_ERROR
+                unit.message = f"{result.outcome}: {result.message[:300]}"
+            records = master.records(result)
+            unit.games += records
+            if progress is not None:
+                progress(len(records))
+
+    def _session(self, code: str | None, master: GameMaster, seeds: Sequence[int]) -> Session:
+        budget = self.settings.time_limit_s * len(seeds)
+        # The strategy's own ``random`` is keyed from the game seed: same seeds, same numbers.
+        return Session(code, self._policy, master, budget, tuple(seeds))
+
+    def _run(self, sessions: list[Session]) -> list[SandboxResult]:
+        if not sessions:
+            return []
+        try:
+            return self._ensure_pool().run_sessions(sessions)
+        except (OSError, RuntimeError) as exc:  # the pool itself broke: outcomes, not a crash
+            self.close()
+            message = f"sandbox pool failed: {exc}"
+            return [SandboxResult(Outcome.INFRA_ERROR, message) for _ in sessions]
+
+    def _ensure_pool(self) -> SandboxPool:
+        if self._pool is None:
+            self._pool = SandboxPool(workers=self.workers, preload=[LOCKSTEP_RUNNER],
+                                     rng_key=self.settings.rng_key)  # fmt: skip
+        return self._pool
+
+    def _finish(self, unit: _Unit) -> StrategyEvaluation:
+        games = tuple(unit.games) if unit.stage is Outcome.OK else ()
+        reads = unit.stage in STATIC_OUTCOMES or reads_argument(unit.code, self.game.entry_point)
+        return StrategyEvaluation(unit.code, unit.stage, unit.message, games, reads)
+
+    def _remember(self, key: tuple, evaluation: StrategyEvaluation) -> None:
+        self._cache[key] = evaluation
+        self._cache.move_to_end(key)
+        while len(self._cache) > self._cache_size:
+            self._cache.popitem(last=False)
