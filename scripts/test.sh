@@ -1,9 +1,27 @@
 #!/usr/bin/env bash
-# Runs the whole test suite. pytest's exit code 5 (no tests collected) is a failure here.
+# Runs the whole test suite: lint, the import layers, the tests on the checkout, then the
+# tests again on the installed wheel. pytest's exit code 5 (no tests collected) is a failure.
 set -uo pipefail
 cd "$(dirname "$0")/.."
+repo=$(pwd)
 .venv/bin/python -m ruff check . || exit 1
-.venv/bin/python -m pytest "$@"
-rc=$?
-if [ "$rc" -eq 5 ]; then echo "pytest collected no tests: failing" >&2; exit 1; fi
-exit "$rc"
+
+# The layers contract reads the installed layout (the wheel maps the root folders into
+# strategy_gym), so build the wheel once and lint and test what users install.
+wheel_dir=$(mktemp -d)
+trap 'rm -rf "$wheel_dir"' EXIT
+.venv/bin/python -m pip wheel -q --no-deps --no-build-isolation -w "$wheel_dir" . >/dev/null || exit 1
+.venv/bin/python -m pip install -q --no-deps --target "$wheel_dir/site" "$wheel_dir"/*.whl || exit 1
+(cd "$wheel_dir" && PYTHONPATH="$wheel_dir/site" "$repo/.venv/bin/lint-imports" "$repo/pyproject.toml") || exit 1
+
+run_pytest() {
+  "$@"
+  local rc=$?
+  if [ "$rc" -eq 5 ]; then echo "pytest collected no tests: failing" >&2; return 1; fi
+  return "$rc"
+}
+run_pytest .venv/bin/python -m pytest "$@" || exit $?
+echo "== the same tests against the installed wheel"
+(cd "$wheel_dir" && PYTHONPATH="$wheel_dir/site" STRATEGY_GYM_UNDER_TEST=wheel \
+  run_pytest "$repo/.venv/bin/python" -m pytest -p no:cacheprovider -q --rootdir "$repo" \
+  -c "$repo/pyproject.toml" -m "not slow" "$repo/tests") || exit $?
