@@ -12,7 +12,7 @@ from __future__ import annotations
 import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from importlib.metadata import entry_points
+from importlib.metadata import EntryPoint, entry_points
 from typing import Any, Protocol
 
 ENTRY_POINT_GROUP = "strategy_gym.tasks"
@@ -92,6 +92,7 @@ class TaskRegistry:
         self._sources: dict[str, str] = {}
         self._tasks: dict[str, Task] = {}
         self.errors: dict[str, PluginError] = {}
+        self._entry_points: dict[str, EntryPoint] = {}
         self._discovered = False
 
     def register(self, name: str, factory: Callable[[], Task] | Task) -> None:
@@ -112,19 +113,32 @@ class TaskRegistry:
                 self.errors.setdefault(f"{ep.name} (duplicate)", PluginError(ep.name, ep.value, shadowed))
                 continue
             self._sources[ep.name] = ep.value
-            try:
-                self._factories[ep.name] = ep.load()
-            except Exception as exc:  # a broken plug-in must not take the others down
-                self.errors[ep.name] = PluginError(ep.name, ep.value, describe_exception(exc))
+            self._entry_points[ep.name] = ep  # imported by get(), so listing imports nothing
 
     def names(self) -> list[str]:
+        """Every registered name, read from the entry points without importing any task."""
         self.discover()
-        return sorted(set(self._factories) | set(self.errors))
+        return sorted(set(self._factories) | set(self._entry_points) | set(self.errors))
+
+    def source(self, name: str) -> str:
+        """Where a task comes from (``module:function``), without importing it."""
+        self.discover()
+        return self._sources.get(name, "")
+
+    def _load(self, name: str) -> None:
+        ep = self._entry_points.pop(name, None)
+        if ep is None:
+            return
+        try:
+            self._factories[name] = ep.load()
+        except Exception as exc:  # a broken plug-in must not take the others down
+            self.errors[name] = PluginError(name, ep.value, describe_exception(exc))
 
     def get(self, name: str) -> Task:
         self.discover()
         if name in self._tasks:
             return self._tasks[name]
+        self._load(name)
         if name in self.errors:
             err = self.errors[name]
             raise LookupError(f"task {name!r} ({err.source}) failed to load: {err.reason}")
