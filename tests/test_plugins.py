@@ -1,9 +1,10 @@
-"""Plug-in tasks: the example package installed for real, and broken plug-ins reported by name.
+"""Plug-in tasks: the example packages installed for real, and broken plug-ins reported by name.
 
-The example (examples/connect_four) is built and installed with pip into a temporary target
-folder, which goes on ``sys.path`` (this process) and ``PYTHONPATH`` (subprocesses): the same
-entry-point discovery an installed plug-in gets, without changing the project's venv. Broken
-plug-ins are tiny packages written into ``tmp_path`` with a ``*.dist-info/entry_points.txt``.
+The examples (examples/connect_four, examples/nim) are built and installed with pip into a
+temporary target folder, which goes on ``sys.path`` (this process) and ``PYTHONPATH``
+(subprocesses): the same entry-point discovery an installed plug-in gets, without changing the
+project's venv. Broken plug-ins are tiny packages written into ``tmp_path`` with a
+``*.dist-info/entry_points.txt``.
 """
 
 from __future__ import annotations
@@ -18,12 +19,14 @@ from pathlib import Path
 
 import pytest
 
+from strategy_gym.core.stats import wilson_interval
 from strategy_gym.envs.seeds import parse_seed_spec
 from strategy_gym.tasks.check import FAIL, PASS, check_task
 from strategy_gym.tasks.registry import TaskRegistry
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "examples" / "connect_four"
+EXAMPLES = [EXAMPLE, ROOT / "examples" / "nim"]
 
 
 def _run(args: list[str], paths: list[Path], cwd: Path = ROOT, timeout: int = 300):
@@ -34,14 +37,14 @@ def _run(args: list[str], paths: list[Path], cwd: Path = ROOT, timeout: int = 30
 
 @pytest.fixture(scope="module")
 def example_site(tmp_path_factory) -> Path:
-    """The example package, pip-installed (not editable) into a temporary site folder."""
-    base = tmp_path_factory.mktemp("connect_four")
-    source = shutil.copytree(EXAMPLE, base / "src", ignore=shutil.ignore_patterns(
-        "build", "*.egg-info", "__pycache__"))  # build from a copy: the checkout stays clean
+    """Both example packages, pip-installed (not editable) into one temporary site folder."""
+    base = tmp_path_factory.mktemp("examples")
+    sources = [shutil.copytree(example, base / example.name, ignore=shutil.ignore_patterns(
+        "build", "*.egg-info", "__pycache__")) for example in EXAMPLES]  # the checkout stays clean
     site = base / "site"
     done = subprocess.run(
         [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation",
-         "--no-index", "--target", str(site), str(source)],
+         "--no-index", "--target", str(site), *map(str, sources)],
         capture_output=True, text=True, timeout=180)
     assert done.returncode == 0, done.stderr
     sys.path.insert(0, str(site))
@@ -152,42 +155,54 @@ def bad_reward():
 '''
 
 
-def test_example_is_discovered_through_its_entry_point_and_passes_the_checker(example_site):
+@pytest.mark.parametrize("name", ["connect_four", "nim"])
+def test_examples_are_discovered_through_their_entry_points_and_pass_the_checker(
+        example_site, name):
     registry = TaskRegistry()
-    assert "connect_four" in registry.names()
-    task = registry.get("connect_four")
-    assert task.env_id == "connect_four/ConnectFour-v0" and task.runner == "connect_four.runner:play"
-    report = check_task("connect_four", registry)
+    task = registry.get(name)
+    assert task.strategy_game is not None and task.runner is None
+    assert task.strategy_game.env_id == task.env_id
+    report = check_task(name, registry)
     statuses = {r.step: r.status for r in report.results}
     assert report.ok, [r for r in report.results if r.status == FAIL]
     assert statuses["check_env"] == statuses["sandbox"] == statuses["assess"] == PASS
-    scores = report.scores["default"]
-    assert set(scores) == {"function_works", "strategy_wins", "no_cheating"}
-    labels = report.labels
-    crash = scores["strategy_wins"][labels.index("crashes (bad)")]
-    assert crash == -3.0  # the crashing function was really run in the sandbox
+    scores = report.scores["shaped"]
+    assert set(scores) == {"function_works", "no_cheating", "strategy_succeeds"}
+    crash = scores["strategy_succeeds"][report.labels.index("crashes (bad)")]
+    assert crash == -0.5  # the crashing function was really played: every game broken
 
 
-def test_reference_strategy_over_a_seed_set_through_the_sandbox(example_site):
-    from connect_four.evaluate import evaluate
+def test_reference_strategy_over_a_seed_set_through_the_game_master(example_site):
     from connect_four.task import reference_strategy
 
+    from strategy_gym.play import StrategyEvaluator
+
     seeds = parse_seed_spec("eval:48")
-    reference = evaluate(reference_strategy(), seeds)
-    naive = evaluate("def strategy(board):\n    return [c for c in range(7) if board[0][c] == 0][0]",
-                     seeds)
-    assert reference.games == naive.games == 48
-    assert reference.win_rate >= 0.8, reference.statuses
-    assert naive.interval[1] < reference.interval[0], (naive, reference)  # clearly separated
+    naive = "def strategy(board):\n    return [c for c in range(7) if board[0][c] == 0][0]"
+    game = TaskRegistry().get("connect_four").strategy_game
+    with StrategyEvaluator(game, workers=2) as evaluator:
+        reference, weak = evaluator.evaluate([reference_strategy(), naive], [seeds] * 2)
+    wins = [sum(g.success for g in ev.games) for ev in (reference, weak)]
+    assert len(reference.games) == len(weak.games) == 48
+    assert wins[0] >= 0.8 * 48, wins
+    assert wilson_interval(wins[1], 48)[1] < wilson_interval(wins[0], 48)[0], wins
 
 
-def test_cli_lists_and_checks_the_installed_example(example_site):
+def test_nim_demonstrations_span_weak_to_perfect_play(example_site):
+    task = TaskRegistry().get("nim")
+    demos = [row["completion"] for row in task.demonstrations(3, 0)]
+    scores = [a.score for a in task.assess(demos)]
+    assert scores[2] == 1.0 and min(scores) < 1.0, scores  # the nim-sum rule wins every game
+
+
+@pytest.mark.parametrize("name", ["connect_four", "nim"])
+def test_cli_lists_and_checks_the_installed_examples(example_site, name):
     listing = _run(["-m", "strategy_gym.tasks", "list"], [example_site])
     assert listing.returncode == 0, listing.stderr
-    assert "connect_four" in listing.stdout and "connect_four/ConnectFour-v0" in listing.stdout
-    check = _run(["-m", "strategy_gym.tasks", "check", "connect_four"], [example_site])
+    assert name in listing.stdout and TaskRegistry().get(name).env_id in listing.stdout
+    check = _run(["-m", "strategy_gym.tasks", "check", name], [example_site])
     assert check.returncode == 0, check.stdout + check.stderr
-    assert "connect_four: all checks passed" in check.stdout
+    assert f"{name}: all checks passed" in check.stdout
 
 
 def test_the_example_packages_own_tests_pass_when_installed(example_site, tmp_path):
@@ -203,6 +218,8 @@ def test_broken_plugins_are_reported_by_name_and_the_others_keep_working(broken_
     names = registry.names()
     assert {"broken_import", "no_rewards", "factory_raises", "connect_four"} <= set(names)
     assert registry.get("connect_four").env_id == "connect_four/ConnectFour-v0"
+    with pytest.raises(LookupError, match="pygame"):  # imported when used, not when listed
+        registry.get("broken_import")
     assert "pygame" in registry.errors["broken_import"].reason
     with pytest.raises(LookupError, match="no_rewards.*declares no reward functions"):
         registry.get("no_rewards")
@@ -239,19 +256,26 @@ def test_cli_check_exits_nonzero_on_a_broken_plugin(broken_site):
     assert healthy.returncode == 1 and "unknown task 'bad_env_typo'" in healthy.stdout
 
 
-@pytest.mark.slow
-@pytest.mark.timeout(1500)  # ~5 min on an idle 2-core machine; preflight, priming, 2 steps, evals
-def test_two_grpo_steps_of_train_env_on_the_example(example_site, tmp_path):
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory) -> Path:
+    from strategy_gym.training.tiny_models import save_tiny_model
+
+    return save_tiny_model("qwen3", tmp_path_factory.mktemp("tiny") / "qwen3", seed=0)
+
+
+@pytest.mark.timeout(900)
+@pytest.mark.parametrize("env", [["env=connect_four"], ["env=task", "env.name=nim"]])
+def test_two_grpo_steps_of_train_env_on_each_example(example_site, tiny_model, tmp_path, env):
     run_dir = tmp_path / "run"
-    small = ["env.train_rows=4", "env.eval_prompts=2", "env.demonstrations=4"]  # CPU-sized
-    done = _run(["train_env.py", "env=connect_four", "model=smollm2-135m",
-                 "trainer=smoke", "trainer.max_steps=2", *small, f"run.dir={run_dir}"],
-                [example_site], timeout=1400)
+    small = ["env.train_rows=4", "env.eval_prompts=2", "env.demonstrations=4",
+             "trainer.eval.after_priming=false", "trainer.preflight.samples=1"]
+    done = _run(["train_env.py", *env, "model=hub", f"model.path={tiny_model}", "trainer=smoke",
+                 "trainer.max_steps=2", *small, f"run.dir={run_dir}"], [example_site], timeout=800)
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
     steps = [json.loads(line) for line in (run_dir / "steps.jsonl").read_text().splitlines()]
     assert [row["step"] for row in steps] == [1, 2]
-    for row in steps:  # the plug-in's three reward functions were called by the trainer
-        for name in ("function_works", "strategy_wins", "no_cheating"):
+    for row in steps:  # the library's three reward functions were called by the trainer
+        for name in ("function_works", "no_cheating", "strategy_succeeds"):
             assert isinstance(row[f"reward/{name}/mean"], float), sorted(row)
 
 
