@@ -7,7 +7,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-# Pure-stdlib modules with no I/O; each is handed to the code as a filtered proxy.
+from strategy_gym.sandbox.allowlist import MODULE_MEMBERS
+
+# Pure-stdlib modules with no I/O; each is handed to the code as a proxy holding only its
+# vetted members (sandbox/allowlist.py).
 DEFAULT_ALLOWED_IMPORTS: frozenset[str] = frozenset(
     {"math", "itertools", "functools", "collections", "random", "heapq", "operator"}
 )
@@ -35,6 +38,11 @@ def _normalise_imports(modules: object) -> frozenset[str]:
     for name in names:
         if not isinstance(name, str) or not all(p.isidentifier() for p in name.split(".")):
             raise ValueError(f"allowed_imports holds an invalid module name: {name!r}")
+        if name not in MODULE_MEMBERS:  # fail closed: an unvetted module is not allowed
+            raise ValueError(
+                f"allowed_imports holds {name!r}, which has no vetted member list; "
+                f"vetted: {sorted(MODULE_MEMBERS)}"
+            )
     return names
 
 

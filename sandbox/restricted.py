@@ -15,28 +15,29 @@ import types
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from RestrictedPython import compile_restricted_exec, safe_builtins
+from RestrictedPython import compile_restricted_exec
 from RestrictedPython.Guards import (
     full_write_guard,
     guarded_iter_unpack_sequence,
     guarded_unpack_sequence,
 )
 
+from strategy_gym.sandbox import allowlist
 from strategy_gym.sandbox.desugar import desugar
 from strategy_gym.sandbox.static_checks import FORBIDDEN_ATTRIBUTES
 
-# Pure builtins a strategy needs beyond RestrictedPython's safe set. RestrictedPython leaves
-# out the C-iterating ones (sorted, zip, ...) only because they bypass _getiter_, which we do
-# not use as a security boundary (our _getiter_ is plain iter).
-_EXTRA_BUILTINS = (
-    "all", "any", "bin", "dict", "enumerate", "filter", "format", "frozenset", "iter", "list",
-    "map", "max", "min", "next", "reversed", "set", "sorted", "sum", "tuple", "zip",
-    "StopIteration", "ZeroDivisionError",
+# Objects whose every attribute is interpreter internals (or a road to one): nothing on them
+# is read, whatever the name. Frames, code, tracebacks and cells only arrive through a bug
+# elsewhere; this keeps such a bug from becoming a walk to f_globals.
+_OPAQUE_TYPES = (
+    types.FrameType, types.CodeType, types.TracebackType, types.CellType, types.ModuleType,
+    types.MappingProxyType, types.GetSetDescriptorType, types.MemberDescriptorType,
+    types.WrapperDescriptorType, types.MethodWrapperType, types.MethodDescriptorType,
+    types.ClassMethodDescriptorType,
 )  # fmt: skip
-# Removed from RestrictedPython's set: class creation is refused statically anyway.
-_DROPPED_BUILTINS = ("__build_class__",)
-# Functions of allowed modules that reach attributes by name or copy dunders.
-_HIDDEN_MODULE_MEMBERS = frozenset({"attrgetter", "methodcaller", "update_wrapper", "wraps"})
+# Methods that read attributes through a format string ("{0.__class__}"), on any object:
+# str, and any look-alike a future allowlist entry might bring.
+_FORMAT_METHODS = frozenset({"format", "format_map", "vformat"})
 
 _INPLACE_OPERATORS: dict[str, Callable[[Any, Any], Any]] = {
     "+=": operator.iadd, "-=": operator.isub, "*=": operator.imul, "/=": operator.itruediv,
@@ -60,13 +61,16 @@ def compile_code(code: str) -> tuple[types.CodeType | None, str]:
 
 
 def guarded_getattr(obj: Any, name: str) -> Any:
-    """Attribute access for model code: no private names, no frames, no str.format."""
+    """Attribute access for model code: no private names, no frame or code internals, no
+    format methods (they read attributes named in a string), nothing on opaque objects."""
     if type(name) is not str:
         raise TypeError("attribute name must be a str")
     if name.startswith("_") or name in FORBIDDEN_ATTRIBUTES:
         raise AttributeError(f"access to attribute {name!r} is not allowed")
-    if name == "format" and (obj is str or isinstance(obj, str)):
-        raise AttributeError("str.format is not allowed; use an f-string")
+    if name in _FORMAT_METHODS:
+        raise AttributeError(f"{name} is not allowed; use an f-string")
+    if isinstance(obj, _OPAQUE_TYPES):
+        raise AttributeError(f"attributes of {type(obj).__name__} objects are not allowed")
     return getattr(obj, name)
 
 
@@ -81,24 +85,27 @@ def call_function(func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     return func(*args, **kwargs)
 
 
-def module_proxy(module: types.ModuleType) -> types.SimpleNamespace:
-    """A read-only view of a module's public, non-module members."""
-    members = {
-        name: value
-        for name, value in vars(module).items()
-        if not name.startswith("_")
-        and name not in _HIDDEN_MODULE_MEMBERS
-        and not isinstance(value, types.ModuleType)
-    }
-    return types.SimpleNamespace(**members)
+def module_proxy(module: types.ModuleType, members: Iterable[str]) -> types.SimpleNamespace:
+    """A view of ``module`` holding only its vetted ``members`` (those it has), never a
+    module. The write guard refuses assignments to it."""
+    found = {}
+    for name in members:
+        value = getattr(module, name, None)
+        if value is not None and not isinstance(value, types.ModuleType):
+            found[name] = value
+    return types.SimpleNamespace(**found)
 
 
 def build_module_proxies(allowed: Iterable[str]) -> dict[str, types.SimpleNamespace]:
-    """Import each allowed module (trusted side, before any limits) and wrap it."""
+    """Import each allowed module that has a vetted member list (trusted side, before any
+    limits) and wrap it; any other module cannot be imported by the code."""
     proxies = {}
     for name in sorted(allowed):
+        members = allowlist.vetted(name)
+        if members is None:
+            continue
         try:
-            proxies[name] = module_proxy(importlib.import_module(name))
+            proxies[name] = module_proxy(importlib.import_module(name), members)
         except ImportError:
             continue  # a missing module simply cannot be imported by the code either
     return proxies
@@ -156,11 +163,8 @@ def make_print_factory(sink: CappedPrint) -> Callable[..., Any]:
 
 
 def make_builtins(proxies: dict[str, types.SimpleNamespace]) -> dict[str, Any]:
-    table = {k: v for k, v in safe_builtins.items() if k not in _DROPPED_BUILTINS}
-    for name in _EXTRA_BUILTINS:
-        table[name] = getattr(builtins, name)
-    table.pop("setattr", None)
-    table.pop("delattr", None)
+    """Exactly the vetted builtins (sandbox/allowlist.py) plus the guarded import."""
+    table = {name: getattr(builtins, name) for name in sorted(allowlist.BUILTIN_NAMES)}
     table["__import__"] = make_import(proxies)
     return table
 

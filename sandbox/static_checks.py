@@ -8,6 +8,7 @@ The first failure decides the outcome.
 from __future__ import annotations
 
 import ast
+import re
 import string
 import time
 
@@ -28,9 +29,16 @@ FORBIDDEN_NAMES = frozenset(
 # Frame, code, traceback and generator internals (RestrictedPython's list) plus reflection
 # helpers that would reach them by another road.
 FORBIDDEN_ATTRIBUTES = INSPECT_ATTRIBUTES | frozenset(
-    {"mro", "format_map", "attrgetter", "methodcaller", "update_wrapper", "wraps"}
-)
+    {
+        "mro", "format_map", "vformat", "attrgetter", "methodcaller", "update_wrapper",
+        "wraps", "singledispatch", "singledispatchmethod", "get_type_hints", "co_consts",
+        "co_names",
+    }
+)  # fmt: skip
 IMPORT_NAMES = frozenset({"__import__", "importlib"})
+# A string that names a dunder ("__class__", "{0.__globals__}") has one use in model code:
+# to reach an attribute by name at run time. Docstrings are exempt (nothing reads them).
+_DUNDER_IN_STRING = re.compile(r"__\w+__")
 
 
 class _Violation(Exception):
@@ -66,7 +74,55 @@ def _format_reaches_attributes(text: str) -> bool:
     return any("." in f or "[" in f for f in fields)
 
 
-def _check_node(node: ast.AST) -> None:
+def _string_reaches_attributes(node: ast.Constant) -> str | None:
+    """Why a string constant is refused, or None: it names a dunder, or it is a format
+    string whose fields walk attributes or items (for str.format smuggled by any road)."""
+    text = node.value
+    if _DUNDER_IN_STRING.search(text):
+        return "string constant names a dunder attribute"
+    if "{" in text and _format_reaches_attributes(text):
+        return "format string reads attributes"
+    return None
+
+
+def _docstrings(tree: ast.Module) -> set[int]:
+    """ids of the constants that are docstrings of the module or a function."""
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Module, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            first = node.body[0] if node.body else None
+            if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant):
+                found.add(id(first.value))
+    return found
+
+
+def _annotations(node: ast.AST) -> list[ast.expr]:
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+        args = node.args
+        every = [*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg]
+        found = [a.annotation for a in every if a is not None and a.annotation is not None]
+        returns = getattr(node, "returns", None)
+        return found + ([returns] if returns is not None else [])
+    if isinstance(node, ast.AnnAssign):
+        return [node.annotation]
+    return []
+
+
+def _check_annotations(node: ast.AST) -> None:
+    """String annotations are code to be eval'd later (typing.get_type_hints, singledispatch):
+    refused. Other annotations are stripped before compiling (sandbox/desugar.py)."""
+    for annotation in _annotations(node):
+        for part in ast.walk(annotation):
+            if isinstance(part, ast.Constant) and isinstance(part.value, str):
+                raise _Violation(Outcome.FORBIDDEN, _located(part, "string annotation"))
+
+
+def _check_node(node: ast.AST, docstrings: set[int] = frozenset()) -> None:
+    _check_annotations(node)
+    if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings:
+        reason = _string_reaches_attributes(node)
+        if reason is not None:
+            raise _Violation(Outcome.FORBIDDEN, _located(node, reason))
     if isinstance(node, ast.Name) and node.id in FORBIDDEN_NAMES:
         outcome = Outcome.IMPORT_VIOLATION if node.id in IMPORT_NAMES else Outcome.FORBIDDEN
         raise _Violation(outcome, _located(node, f"use of {node.id!r}"))
@@ -121,8 +177,9 @@ def _static_verdict(code: str | None, policy: SandboxPolicy) -> None:
         for node in ast.walk(tree):
             if isinstance(node, (ast.Import, ast.ImportFrom)):
                 _check_import(node, policy.allowed_imports)
+        docstrings = _docstrings(tree)
         for node in ast.walk(tree):
-            _check_node(node)
+            _check_node(node, docstrings)
     except RecursionError:
         raise _Violation(Outcome.SYNTAX_ERROR, "source too deeply nested") from None
     errors = _restricted_errors(code)

@@ -128,3 +128,23 @@ def sandbox_warmup() -> None:
     except ImportError:  # the 2048 package is optional for the generic tests
         return
     play(lambda board: "W", {"seed": 0, "max_moves": 4})
+
+
+def escaped(fn: Callable[..., Any], payload: dict) -> Any:
+    """Run ``payload["script"]`` as plain, trusted Python after lock-down: what code that got
+    out of RestrictedPython could do, and only the kernel walls stand in its way. The script
+    sets ``result`` (plain data)."""
+    fn()
+    scope: dict[str, Any] = {"payload": payload}
+    exec(payload["script"], scope)  # noqa: S102 - test-only, trusted input
+    return scope.get("result")
+
+
+# What hostile strategies try to reach: a secret in the runner's frame and module globals.
+SECRET = "seed-5eb1c0ffee"
+
+
+def holds_secret(fn: Callable[..., Any], payload: dict) -> Any:
+    """Call fn(board) with a secret in this frame (as a game runner holds its seed)."""
+    secret = {"seed": SECRET, "board": payload["board"]}
+    return fn(secret["board"])
