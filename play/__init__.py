@@ -5,6 +5,7 @@ receives, the codec for what it returns); :class:`StrategyEvaluator` does the re
 static checks, lockstep play of k seeds per sandbox round trip, typed outcomes and records.
 """
 
+from strategy_gym.play.contract import StrategyContract, prepare_strategy
 from strategy_gym.play.evaluator import StrategyEvaluation, StrategyEvaluator
 from strategy_gym.play.game import InvalidMove, PlaySettings, StrategyGame
 from strategy_gym.play.master import GameMaster, GameRecord
@@ -15,9 +16,11 @@ __all__ = [
     "GameRecord",
     "InvalidMove",
     "PlaySettings",
+    "StrategyContract",
     "StrategyEvaluation",
     "StrategyEvaluator",
     "StrategyGame",
     "extract_strategy",
+    "prepare_strategy",
     "reads_argument",
 ]

@@ -12,12 +12,14 @@ from __future__ import annotations
 from collections import Counter, OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 from strategy_gym.core.outcomes import STATIC_OUTCOMES, Outcome
+from strategy_gym.play.contract import prepare_strategy
 from strategy_gym.play.game import PlaySettings, StrategyGame
 from strategy_gym.play.master import GameMaster, GameRecord
-from strategy_gym.play.source import extract_strategy, reads_argument
-from strategy_gym.sandbox import SandboxPool, SandboxResult, check_source
+from strategy_gym.play.source import reads_argument
+from strategy_gym.sandbox import SandboxPool, SandboxResult
 from strategy_gym.sandbox.session import LOCKSTEP_RUNNER, Session
 
 
@@ -59,6 +61,27 @@ class StrategyEvaluation:
 
 
 Progress = Callable[[int], None]  # called with the number of games just finished
+Chunk = tuple[str | None, tuple[int, ...]]  # (built code, the seeds of one session)
+
+
+@dataclass(frozen=True)
+class ChunkResult:
+    """One session's end: whether the code built, how the session ended, and its games."""
+
+    built: bool
+    outcome: Outcome
+    message: str
+    records: tuple[GameRecord, ...]
+
+
+class PlayBackend(Protocol):
+    """Somewhere else to play chunks (e.g. :class:`strategy_gym.play.ray_backend.RayBackend`):
+    one :class:`ChunkResult` per chunk, in order, exactly what :meth:`StrategyEvaluator.play_chunks`
+    gives on the local pool."""
+
+    def play_chunks(self, chunks: Sequence[Chunk], record: bool = False) -> list[ChunkResult]: ...
+
+    def close(self) -> None: ...
 
 
 @dataclass
@@ -77,10 +100,15 @@ class StrategyEvaluator:
 
     Results are cached by (text, seeds), so the reward functions of one GRPO step share one
     evaluation. Call :meth:`close` (or use ``with``) to stop the workers.
+
+    ``backend``: "local" (the pool of ``workers`` here), "ray" (sandbox pools in Ray actors
+    across the cluster at ``ray_address``; needs the ``ray`` extra) or any :class:`PlayBackend`.
+    Extraction, static checks and the cache stay here; the same seeds give the same records.
     """
 
     def __init__(self, game: StrategyGame, settings: PlaySettings | None = None,
-                 workers: int = 2, cache_size: int = 512) -> None:  # fmt: skip
+                 workers: int = 2, cache_size: int = 512, backend: str | Any = "local",
+                 ray_address: str | None = None) -> None:  # fmt: skip
         if workers < 1 or cache_size < 1:
             raise ValueError("workers and cache_size must be >= 1")
         self.game = game
@@ -90,6 +118,15 @@ class StrategyEvaluator:
         self._cache_size = cache_size
         self._cache: OrderedDict[tuple, StrategyEvaluation] = OrderedDict()
         self._pool: SandboxPool | None = None
+        self._backend: PlayBackend | None = None
+        if backend == "ray":
+            from strategy_gym.play.ray_backend import RayBackend  # ray only when asked for
+
+            self._backend = RayBackend(game, self.settings, address=ray_address)
+        elif backend != "local":
+            if not callable(getattr(backend, "play_chunks", None)):
+                raise ValueError(f"backend must be 'local', 'ray' or a PlayBackend, got {backend!r}")
+            self._backend = backend
         # One count per completion evaluated (cache hits not recounted): what ended it.
         self.outcome_counts: Counter[str] = Counter()
 
@@ -100,6 +137,8 @@ class StrategyEvaluator:
         self.close()
 
     def close(self) -> None:
+        if self._backend is not None:
+            self._backend.close()
         if self._pool is not None:
             self._pool.close()
             self._pool = None
@@ -126,32 +165,33 @@ class StrategyEvaluator:
 
     # stages ------------------------------------------------------------------------------
     def _prepare(self, text: str, seeds: tuple[int, ...], raw_code: bool) -> _Unit:
-        if raw_code:
-            code, reason = text, "source file"
-        else:
-            code, reason = extract_strategy(text, self.settings.extraction, self.game.entry_point)
-        if code is None:
-            return _Unit(None, seeds, Outcome.NO_FUNCTION, reason)
-        verdict = check_source(code, self._policy)
-        if not verdict.ok:
-            return _Unit(code, seeds, verdict.outcome, verdict.message)
-        return _Unit(code, seeds)
+        prepared = prepare_strategy(text, self.settings, self.game.entry_point, raw_code)
+        return _Unit(prepared.code, seeds, prepared.stage, "" if prepared.stage is Outcome.OK
+                     else prepared.message)  # fmt: skip
 
     def _play(self, units: list[_Unit], progress: Progress | None, record: bool) -> None:
         chunk = self.settings.seeds_per_session
         plan = [(unit, unit.seeds[i : i + chunk]) for unit in units if unit.stage is Outcome.OK
                 for i in range(0, len(unit.seeds), chunk)]  # fmt: skip
-        masters = [GameMaster(self.game, seeds, record) for _, seeds in plan]
-        sessions = [self._session(unit.code, master, seeds)
-                    for (unit, seeds), master in zip(plan, masters, strict=True)]  # fmt: skip
-        for (unit, _), master, result in zip(plan, masters, self._run(sessions), strict=True):
-            if not master.built and unit.stage is Outcome.OK:
+        chunks = [(unit.code, seeds) for unit, seeds in plan]
+        where = self._backend or self
+        for (unit, _), done in zip(plan, where.play_chunks(chunks, record), strict=True):
+            if not done.built and unit.stage is Outcome.OK:
                 unit.stage = Outcome.BUILD_ERROR
-                unit.message = f"{result.outcome}: {result.message[:300]}"
-            records = master.records(result)
-            unit.games += records
+                unit.message = f"{done.outcome}: {done.message[:300]}"
+            unit.games += done.records
             if progress is not None:
-                progress(len(records))
+                progress(len(done.records))
+
+    def play_chunks(self, chunks: Sequence[Chunk], record: bool = False) -> list[ChunkResult]:
+        """One sandbox session per (code, seeds) on the local pool, the games stepped by a
+        :class:`GameMaster` here. Remote backends run this very method next to their pools."""
+        masters = [GameMaster(self.game, seeds, record) for _, seeds in chunks]
+        sessions = [self._session(code, master, seeds)
+                    for (code, seeds), master in zip(chunks, masters, strict=True)]  # fmt: skip
+        return [ChunkResult(master.built, result.outcome, result.message,
+                            tuple(master.records(result)))
+                for master, result in zip(masters, self._run(sessions), strict=True)]  # fmt: skip
 
     def _session(self, code: str | None, master: GameMaster, seeds: Sequence[int]) -> Session:
         budget = self.settings.time_limit_s * len(seeds)

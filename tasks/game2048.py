@@ -12,7 +12,6 @@ import os
 import random
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
@@ -24,13 +23,11 @@ from strategy_gym.envs.seeds import builtin_seed_sets
 from strategy_gym.play import (
     InvalidMove,
     PlaySettings,
+    StrategyContract,
     StrategyEvaluator,
     StrategyGame,
-    extract_strategy,
-    reads_argument,
 )
 from strategy_gym.rewards.strategy import notebook_rewards, shaped_rewards
-from strategy_gym.sandbox import SandboxPolicy, check_source
 from strategy_gym.tasks.registry import Assessment, Task
 from strategy_gym.text_tasks.prompts_2048 import PROMPT_STYLES, prompt_messages
 
@@ -42,33 +39,6 @@ BOARD_PRESETS: dict[str, dict[str, int]] = {
     "notebook": {"size": 6, "target": 2048},
 }
 SPLITS = ("train", "eval", "test")
-
-
-@dataclass(frozen=True)
-class ParseResult:
-    ok: bool
-    value: str | None  # the strategy source when ok
-    reason: str
-
-
-@dataclass(frozen=True)
-class StrategyContract:
-    """A completion must hold ``def strategy(board)`` that passes the sandbox's static checks
-    and reads its board (the prompt's own ``return "W"`` example is a placeholder, not a strategy)."""
-
-    name: str = "python_strategy_function"
-    extraction: str = "lenient"  # "notebook": at least two ``` fences, starts with the def
-
-    def parse(self, completion: Any) -> ParseResult:
-        code, reason = extract_strategy(completion_text(completion), self.extraction)
-        if code is None:
-            return ParseResult(False, None, reason)
-        verdict = check_source(code, SandboxPolicy(entry_point=ENTRY_POINT))
-        if not verdict.ok:
-            return ParseResult(False, code, f"{verdict.outcome}: {verdict.message}")
-        if not reads_argument(code):
-            return ParseResult(False, code, "placeholder: strategy never reads its board argument")
-        return ParseResult(True, code, reason)
 
 
 # ---- the game, as a strategy sees it -------------------------------------------------------
@@ -204,7 +174,7 @@ def make_task(board: str = "small", size: int | None = None, target: int | None 
         description=f"Write def strategy(board) that reaches {env['target']} on a "
         f"{env['size']}x{env['size']} 2048 board; rewarded by sandboxed play on seeded games.",
         build_dataset=build_dataset,
-        contract=StrategyContract(),
+        contract=StrategyContract(PlaySettings(), ENTRY_POINT),
         reward_presets={"shaped": rewards_with(shaped_rewards), "notebook": rewards_with(notebook_rewards)},
         default_preset="shaped",
         assess=assess,
