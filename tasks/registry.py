@@ -66,7 +66,15 @@ class Task:
     strategy_game: Any = None  # a strategy_gym.play.StrategyGame: the library plays it
     seed_sets: dict[str, Sequence[int]] = field(default_factory=dict)
     modality: str = "text"  # "text" or "vision"
-    extra: dict = field(default_factory=dict)
+    # Named reference strategies (name -> source), played like model code by the evaluator.
+    reference_strategies: dict[str, str] = field(default_factory=dict)
+    # For answer tasks: the dataset row a seed picks (the evaluator's seed -> problem).
+    row_for_seed: Callable[[int], dict] | None = None
+    # A factory of the task's multi-turn text-play declaration (strategy_gym.envs.text_play).
+    text_play: Callable[[], Any] | None = None
+    # The task's own settings, recorded in reports (board preset, prompt style, ...).
+    settings: dict[str, Any] = field(default_factory=dict)
+    extra: dict = field(default_factory=dict)  # deprecated: use the typed fields above
 
     def rewards(self, preset: str | None = None, **options: Any) -> list[RewardFn]:
         name = preset or self.default_preset
