@@ -230,7 +230,8 @@ def main() -> None:
         measure = f"timeout {hog}, limit {args.limit:.1f} s (worst of 3)"
         rows.append(_row(measure, f"{worst:.3f} s", f"SIGALRM: {alarm_text}", "", "<= limit + 0.5 s", met))
     header = _row("measure", "ours", "peer (same run)", "ratio", "target", "met")
-    print(f"\nsandbox benchmark: 2 workers, mean 2048 score {warm_score:.0f} on {args.seeds} seeds; "
+    load = " ".join(Path("/proc/loadavg").read_text().split()[:3])  # the numbers depend on it
+    print(f"\nsandbox benchmark: 2 workers, load average {load}, mean 2048 score {warm_score:.0f} on {args.seeds} seeds; "
           f"protections: {', '.join(k for k, v in walls.items() if v is True)}")  # fmt: skip
     print(header)
     print("|" + "|".join("-" * (len(c)) for c in header.split("|")[1:-1]) + "|")
