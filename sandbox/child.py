@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from strategy_gym.sandbox import limits, protocol, restricted
-from strategy_gym.sandbox.errors import InvalidAction
+from strategy_gym.sandbox.errors import InvalidAction, describe
 from strategy_gym.sandbox.plain import NotPlainData, to_plain
 
 ENVELOPE_BYTES = 4096  # room for outcome and message around the value
@@ -29,14 +29,6 @@ def body(outcome: str, message: str = "", value: Any = None) -> bytes:
 
 
 _EMPTY_OK_BYTES = len(body("ok", "", None)) - len("null")
-
-
-def describe(exc: BaseException) -> str:
-    try:
-        text = str(exc)
-    except BaseException:  # a hostile value can make str() fail
-        text = "<unprintable>"
-    return f"{type(exc).__name__}: {text[:300]}" if text else type(exc).__name__
 
 
 Namespace = tuple[dict[str, Any], restricted.CappedPrint]  # globals and their print sink

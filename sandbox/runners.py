@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from strategy_gym.sandbox.errors import InvalidAction
+from strategy_gym.sandbox.errors import InvalidAction, describe
 from strategy_gym.sandbox.plain import NotPlainData, to_plain
 
 
@@ -73,12 +73,4 @@ def _answer(fn: Callable[..., Any], view: Any) -> dict[str, Any]:
     except RecursionError:
         return {"error": "runtime_error", "message": "RecursionError: maximum recursion depth"}
     except BaseException as exc:  # SystemExit and KeyboardInterrupt raised by the code too
-        return {"error": "runtime_error", "message": _describe(exc)}
-
-
-def _describe(exc: BaseException) -> str:
-    try:
-        text = str(exc)
-    except BaseException:  # a hostile exception can make str() fail
-        text = "<unprintable>"
-    return f"{type(exc).__name__}: {text[:300]}" if text else type(exc).__name__
+        return {"error": "runtime_error", "message": describe(exc)}

@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 import pytest
+from sandbox_fixtures.host import children
 
 from strategy_gym.core.outcomes import Outcome
 from strategy_gym.envs.seeds import builtin_seed_set
@@ -104,19 +105,12 @@ def test_a_runner_that_fails_to_load_costs_later_batches_no_wait():
     assert ok.ok and ok.value == 1
 
 
-def _children(pid: int) -> list[int]:
-    path = Path(f"/proc/{pid}/task/{pid}/children")
-    return [int(p) for p in path.read_text().split()] if path.exists() else []
-
-
-def _wait_for(condition, timeout_s: float = 5.0):
+def wait_for(condition, timeout_s: float = 5.0):
     deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
+    while not (value := condition()):
+        assert time.monotonic() < deadline, "condition not met in time"
         time.sleep(0.01)
-    raise AssertionError("condition not met in time")
+    return value
 
 
 def test_a_killed_spare_is_replaced_before_a_job_is_sent_to_it():
@@ -125,7 +119,7 @@ def test_a_killed_spare_is_replaced_before_a_job_is_sent_to_it():
     with SandboxPool(workers=1) as pool:
         assert pool.run(job).ok
         (worker,) = pool.worker_pids()
-        for spare in _wait_for(lambda: _children(worker)):
+        for spare in wait_for(lambda: children(worker)):
             os.kill(spare, signal.SIGKILL)
         results = pool.run_batch([job] * 4)
     assert [r.outcome for r in results] == [Outcome.OK] * 4
