@@ -4,7 +4,8 @@
 ``check_env`` on its env, a few prompts from ``build_dataset``, hand-written completions (the
 task's own demonstrations, plus text with no answer and, for code tasks, a function that
 crashes) scored through every reward preset and through ``assess``, and, for code tasks, one
-strategy run in the sandbox. Every step returns a :class:`CheckResult`; an exception inside the
+strategy run in the sandbox (a task with a ``strategy_game``: played by the game master on two
+seeds). Every step returns a :class:`CheckResult`; an exception inside the
 task becomes a failed check with its reason, never a crash of the checker.
 
 This module imports no LLM libraries: ``python -m strategy_gym.tasks check NAME`` runs without torch.
@@ -103,6 +104,8 @@ def _step(report: CheckReport, step: str, run: Callable[[], tuple[str, str, Any]
 def _load(registry: TaskRegistry, name: str) -> tuple[str, str, Task]:
     task = registry.get(name)  # LookupError carries the plug-in's reason
     code = f", code task ({task.sandbox_entry} via {task.runner})" if task.runner else ""
+    if task.strategy_game is not None:
+        code = f", strategy game ({task.sandbox_entry} played on {task.strategy_game.env_id})"
     return PASS, f"env {task.env_id}, modality {task.modality}{code}", task
 
 
@@ -237,6 +240,8 @@ def _format_surprise(sample: Sample, assessment: Assessment) -> bool:
 
 
 def _check_sandbox(task: Task, samples: list[Sample]) -> tuple[str, str, None]:
+    if task.strategy_game is not None:
+        return _play_games(task, samples)
     if not (task.runner and task.sandbox_entry):
         return SKIP, "not a code task", None
     payload_for = task.extra.get("runner_payload")
@@ -259,6 +264,25 @@ def _run_one(task: Task, source: str, payload_for: Callable[[int], dict]) -> tup
     outcome = getattr(result.outcome, "value", result.outcome)
     detail = f"seed {seed}: {outcome} {_clip(str(result.value or result.message))}"
     return (PASS if outcome == "ok" else FAIL), detail, None
+
+
+def _play_games(task: Task, samples: list[Sample]) -> tuple[str, str, None]:
+    """The reference strategy (else the first demonstration) played by the game master on the
+    first two eval seeds: it must build, and every game must end as the game itself ends it."""
+    from strategy_gym.play import StrategyEvaluator
+    from strategy_gym.rewards.strategy import PROGRESS_OUTCOMES
+
+    source = task.extra.get("reference_strategy") or _first_demo(samples)
+    if source is None:
+        return WARN, "no reference strategy or demonstration to play", None
+    seeds = [int(s) for s in list(task.seed_sets.get("eval") or [0, 1])[:2]]
+    with StrategyEvaluator(task.strategy_game, workers=1) as evaluator:
+        (ev,) = evaluator.evaluate([source], [seeds])
+    games = ", ".join(f"{g.seed}: {g.outcome} in {g.moves} moves" for g in ev.games)
+    if not ev.built or not all(g.outcome in PROGRESS_OUTCOMES for g in ev.games):
+        broken = next((g.message for g in ev.games if g.outcome not in PROGRESS_OUTCOMES), "")
+        return FAIL, f"{ev.stage} {_clip(ev.message or broken)}; seeds {games}", None
+    return PASS, f"seeds {games}", None
 
 
 def _first_demo(samples: list[Sample]) -> str | None:

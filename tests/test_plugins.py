@@ -263,7 +263,8 @@ def tiny_model(tmp_path_factory) -> Path:
     return save_tiny_model("qwen3", tmp_path_factory.mktemp("tiny") / "qwen3", seed=0)
 
 
-@pytest.mark.timeout(900)
+@pytest.mark.slow
+@pytest.mark.timeout(900)  # ~80 s each on a 2-core machine: priming, 2 GRPO steps, eval
 @pytest.mark.parametrize("env", [["env=connect_four"], ["env=task", "env.name=nim"]])
 def test_two_grpo_steps_of_train_env_on_each_example(example_site, tiny_model, tmp_path, env):
     run_dir = tmp_path / "run"

@@ -3,14 +3,12 @@
 The board is 6 rows x 7 columns, row 0 at the top; 0 = empty, 1 = the strategy, 2 = the
 opponent. The strategy always moves first. The opponent wins when it can, blocks when it must
 and otherwise plays a uniformly random legal column drawn from ``random.Random(seed)``, so a seed
-plus the strategy's columns fully determine a game: that is what lets the trusted side replay
-an outcome.
+plus the strategy's columns fully determine a game. :mod:`connect_four.env` is its only user.
 """
 
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
 
 ROWS, COLS = 6, 7
 EMPTY, PLAYER, OPPONENT = 0, 1, 2
@@ -104,20 +102,3 @@ def is_legal(board: list[list[int]], column: object) -> bool:
     return (isinstance(column, int) and not isinstance(column, bool)
             and 0 <= column < COLS and board[0][column] == EMPTY)
 
-
-@dataclass(frozen=True)
-class ReplayResult:
-    status: str  # win, loss, draw, illegal, or incomplete (the columns ran out mid-game)
-    moves: int
-
-
-def replay(columns: list[int], seed: int) -> ReplayResult:
-    """Re-play the strategy's columns against the seeded opponent: the trusted outcome."""
-    if not isinstance(columns, list):
-        raise TypeError(f"columns must be a list of ints, got {type(columns).__name__}")
-    game = ConnectFour(seed)
-    for column in columns:
-        if game.play(column) != "playing":
-            break
-    status = game.status if game.status != "playing" else "incomplete"
-    return ReplayResult(status, game.moves)

@@ -1,27 +1,33 @@
-"""The Task this plug-in registers: prompt, output contract, dataset, rewards, assessment.
+"""The Task this plug-in registers: the game the library plays, prompt, demonstrations, rewards.
 
 ``make_task`` is the entry point named in this package's ``pyproject.toml``::
 
     [project.entry-points."strategy_gym.tasks"]
     connect_four = "connect_four.task:make_task"
+
+The trusted side (:mod:`strategy_gym.play`) steps :mod:`connect_four.env`; the sandboxed
+``strategy(board)`` only ever gets :func:`board_view` and returns a value :func:`decode_column`
+turns into an env action.
 """
 
 from __future__ import annotations
 
 import random
+from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
 from importlib.resources import files
+from typing import Any
 
-from strategy_gym.envs.seeds import SeedSet, builtin_seed_sets
-from strategy_gym.sandbox import SandboxPool
+from strategy_gym.core.messages import completion_text
+from strategy_gym.core.outcomes import Outcome
+from strategy_gym.envs.seeds import builtin_seed_sets
+from strategy_gym.play import InvalidMove, StrategyEvaluator, StrategyGame
+from strategy_gym.rewards.strategy import notebook_rewards, shaped_rewards
+from strategy_gym.tasks.game2048 import StrategyContract
 from strategy_gym.tasks.registry import Assessment, Task
 
 from connect_four import ENV_ID
-from connect_four.rewards import default_rewards, extract_strategy, wins_only
-from connect_four.scoring import POLICY, RUNNER, play_games
-
-GAMES_PER_ROW = 4  # games one completion is played on during training
+from connect_four.game import COLS
 
 PROMPT = """Write a short Connect Four strategy in native Python.
 The board is a list of 6 rows of 7 numbers, row 0 at the top: 0 is empty, 1 is you, 2 is the
@@ -43,41 +49,48 @@ _DEMO_BODIES = (  # varied, well-formed, mostly weak strategies: they teach the 
 )
 
 
-@dataclass(frozen=True)
-class Parsed:
-    ok: bool
-    value: str | None
-    reason: str
+# ---- the game, as a strategy sees it -------------------------------------------------------
+def board_view(obs: Any, info: dict) -> list[list[int]]:
+    """What ``strategy(board)`` gets: a fresh list of 6 rows of 7 ints."""
+    return obs.tolist()
 
 
-class StrategyContract:
-    """A completion must contain ``def strategy(board)`` (fenced or not)."""
+def decode_column(value: Any, info: dict) -> int:
+    """An int column 0..6 that is not full, else :class:`InvalidMove` (bool and 3.0 included)."""
+    if type(value) is not int:
+        raise InvalidMove(f"strategy must return a column as an int, got {type(value).__name__}")
+    if not 0 <= value < COLS:
+        raise InvalidMove(f"column {value} is out of range: columns are 0 to {COLS - 1}")
+    if value not in info["legal"]:
+        raise InvalidMove(f"column {value} is full; legal columns: {info['legal']}")
+    return value
 
-    name = "python_strategy"
 
-    def parse(self, completion: object) -> Parsed:
-        code = extract_strategy(completion)
-        return Parsed(code is not None, code, "ok" if code else "no def strategy(board) found")
+def judge(terminated: bool, truncated: bool, info: dict) -> Outcome:
+    return Outcome.SUCCESS if info["status"] == "win" else Outcome.GAME_OVER
 
 
+def progress(info: dict) -> float:
+    """1 for a win, 0.5 for a draw, else a little per move survived (21 pieces at most)."""
+    return {"win": 1.0, "draw": 0.5}.get(info["status"], 0.5 * info["moves"] / 21)
+
+
+GAME = StrategyGame(env_id=ENV_ID, view=board_view, decode=decode_column, judge=judge,
+                    max_moves=21, progress=progress, detail=lambda info: {"result": info["status"]})
+
+
+# ---- prompts, demonstrations, assessment ----------------------------------------------------
 def reference_strategy() -> str:
     """The reference strategy's source (plain text, run through the sandbox like model code)."""
     return files("connect_four").joinpath("reference_strategy.py").read_text()
 
 
-def prompt_messages() -> list[dict]:
-    return [{"role": "user", "content": PROMPT}]
-
-
 def build_dataset(split: str, n: int, seed: int) -> list[dict]:
-    """``n`` rows, each with the prompt and the ``seeds`` of the games it will be played on."""
-    seed_set = _seed_set(split)
-    if not isinstance(n, int) or n < 1:
-        raise ValueError(f"n must be a positive int, got {n!r}")
-    starts = random.Random(seed).sample(range(len(seed_set)), min(n, len(seed_set)))
-    starts = [starts[i % len(starts)] for i in range(n)]
-    return [{"prompt": prompt_messages(), "seeds": seed_set.window(seed_set[i], GAMES_PER_ROW)}
-            for i in starts]
+    """``n`` rows: the prompt and the ``game_seed`` that starts the seeds its completions play."""
+    pool = builtin_seed_sets()[split]  # KeyError names an unknown split
+    rng = random.Random(seed)
+    return [{"prompt": [{"role": "user", "content": PROMPT}],
+             "game_seed": pool[rng.randrange(len(pool))]} for _ in range(n)]
 
 
 def demonstrations(n: int, seed: int) -> list[dict]:
@@ -90,33 +103,24 @@ def demonstrations(n: int, seed: int) -> list[dict]:
     return rows
 
 
-def assess(completions: Sequence, rows: Sequence[dict], workers: int = 2) -> list[Assessment]:
-    """Format and win rate of each completion over its row's seeds (the sandbox plays them)."""
-    codes = [extract_strategy(c) for c in completions]
-    with SandboxPool(workers=workers) as pool:
-        games = play_games(pool, codes, [row["seeds"] for row in rows])
-    return [_assessment(code, g) for code, g in zip(codes, games, strict=True)]
+def assess(completions: Sequence, rows: Sequence[dict] = (), games: int = 8) -> list[Assessment]:
+    """Format and win rate of each completion on the first ``games`` eval seeds."""
+    texts = [completion_text(c) for c in completions]
+    seeds = list(builtin_seed_sets()["eval"].first(games))
+    with StrategyEvaluator(GAME, workers=2) as evaluator:
+        evaluations = evaluator.evaluate(texts, [seeds] * len(texts))
+    return [Assessment(ev.format_ok, ev.success_rate, str(ev.outcome),
+                       {"results": dict(Counter(map(_result, ev.games))), "message": ev.message})
+            for ev in evaluations]
 
 
-def _assessment(code: str | None, games: list) -> Assessment:
-    if code is None:
-        return Assessment(False, 0.0, "no_function")
-    wins = sum(g.status == "win" for g in games)
-    failure = next((g for g in games if not g.finished), None)
-    outcome = failure.status if failure else "ok"
-    detail = {"wins": wins, "games": len(games), "message": failure.message if failure else ""}
-    return Assessment(True, wins / len(games) if games else 0.0, outcome, detail)
+def _result(game) -> str:  # win / loss / draw, or what broke the game (timeout, invalid_action ...)
+    return game.detail["result"] if game.outcome in (Outcome.SUCCESS, Outcome.GAME_OVER) \
+        else str(game.outcome)
 
 
-def seed_sets() -> dict[str, SeedSet]:
-    return builtin_seed_sets()
-
-
-def _seed_set(split: str) -> SeedSet:
-    sets = seed_sets()
-    if split not in sets:
-        raise ValueError(f"unknown split {split!r}; known: {', '.join(sets)}")
-    return sets[split]
+def _preset(factory):
+    return lambda **options: factory(GAME, **options)
 
 
 def make_task() -> Task:
@@ -126,13 +130,12 @@ def make_task() -> Task:
         description="Connect Four against a fixed opponent; the model writes def strategy(board)",
         build_dataset=build_dataset,
         contract=StrategyContract(),
-        reward_presets={"default": default_rewards, "wins_only": wins_only},
-        default_preset="default",
+        reward_presets={"shaped": _preset(shaped_rewards), "notebook": _preset(notebook_rewards)},
+        default_preset="shaped",
         assess=assess,
         demonstrations=demonstrations,
-        sandbox_entry=POLICY.entry_point,
-        runner=RUNNER,
-        seed_sets=seed_sets(),
-        extra={"runner_payload": lambda seed: {"seed": seed}, "sandbox_policy": POLICY,
-               "reference_strategy": reference_strategy()},
+        sandbox_entry=GAME.entry_point,
+        strategy_game=GAME,
+        seed_sets=builtin_seed_sets(),
+        extra={"reference_strategy": reference_strategy()},
     )
