@@ -148,8 +148,10 @@ def test_policy_and_job_validation():
 
 def test_outcome_enum_is_exactly_the_contract():
     assert {o.value for o in Outcome} == {
-        "ok", "syntax_error", "no_function", "import_violation", "forbidden", "runtime_error",
-        "invalid_action", "timeout", "memory_limit", "crashed", "output_too_large",
+        "ok", "syntax_error", "no_function", "import_violation", "forbidden", "build_error",
+        "runtime_error", "invalid_action", "timeout", "memory_limit", "crashed",
+        "output_too_large", "success", "game_over", "max_moves", "stalled", "task_error",
+        "infra_error",
     }  # fmt: skip
     assert Outcome.OK == "ok" and str(Outcome.TIMEOUT) == "timeout"
 
