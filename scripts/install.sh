@@ -22,5 +22,10 @@ if ! .venv/bin/python -c "import torch" 2>/dev/null; then
   .venv/bin/python -m pip install -q "torch==2.13.0"
 fi
 .venv/bin/python -m pip install -q -e ".[train,math,dev]"
+# Headless Chromium renders the evaluator's report.html in tests/test_eval_html.py (Debian package).
+if ! command -v chromium >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then
+  SUDO=$([ "$(id -u)" -eq 0 ] || echo sudo)
+  $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium
+fi
 .venv/bin/python -c "import torch; assert not torch.version.cuda or torch.cuda.is_available(), 'a CUDA torch build landed on a CPU machine'"
 echo "strategy-gym installed in .venv ($(.venv/bin/python -c 'import torch, trl, transformers; print("torch", torch.__version__, "trl", trl.__version__, "transformers", transformers.__version__)'))"
