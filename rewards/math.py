@@ -23,11 +23,11 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Any
 
 from strategy_gym.core.messages import completion_texts
 from strategy_gym.text_tasks.answers import (
-    Band,
     BandScores,
     CheckMode,
     answers_match,
@@ -398,8 +398,12 @@ def _partial_share(guess: str | None, gold: str) -> float:
     value, ref = parse_number(guess or ""), parse_number(gold)
     if value is None or ref is None or ref == 0:
         return 0.0
-    band = ratio_band(str(float(value)), str(float(ref)))
-    return {Band.within_10pct: 0.25, Band.within_20pct: 0.125}.get(band, 0.0)
+    ratio = value / ref  # exact: a 1e400 guess is "far", not an OverflowError
+    if Fraction(9, 10) <= ratio <= Fraction(11, 10):
+        return 0.25
+    if Fraction(8, 10) <= ratio <= Fraction(12, 10):
+        return 0.125
+    return 0.0
 
 
 def layered_rewards(

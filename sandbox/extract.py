@@ -18,6 +18,8 @@ _FENCE = re.compile(r"^[ \t]*```[ \t]*([A-Za-z0-9_+-]*)[^\n]*\n(.*?)(?:^[ \t]*``
 _CODE_LANGS = {"", "python", "py", "python3", "py3"}
 _CODE_START = re.compile(r"^(def |async def |import |from \S+ import |@|class |[A-Za-z_]\w* *=)")
 _THINK_END = "</think>"
+_CONTINUES = re.compile(r"(?:else|elif|except|finally)\b")
+_WHOLE_TRIES = 4  # whole-region parses from the first statements (each costs O(text))
 
 
 @dataclass(frozen=True)
@@ -88,13 +90,44 @@ def _from_bare_text(text: str, entry: str) -> str | None:
     while last + 1 < len(lines) and _is_code_line(lines[last + 1]):
         last += 1
     region = lines[first : last + 1]
-    code = "\n".join(region).strip("\n")
-    # Prose that happens to look like code above the function: drop lines until it parses.
-    for start in range(len(region)):
+    return _parsing_tail(region, entry) or "\n".join(region).strip("\n")
+
+
+def _top_level_blocks(region: list[str]) -> list[int]:
+    """First line of each top-level statement; decorated definitions and else/except/finally
+    clauses belong to the statement they continue."""
+    starts: list[int] = []
+    previous = ""  # the last non-blank line
+    for i, line in enumerate(region):
+        if not line.strip():
+            continue
+        if line[0] not in " \t" and not (starts and (_CONTINUES.match(line)
+                                                   or previous.startswith("@"))):
+            starts.append(i)
+        previous = line
+    return starts
+
+
+def _parsing_tail(region: list[str], entry: str) -> str | None:
+    """Prose that happens to look like code above the function: drop leading statements
+    until the rest parses.
+
+    Linear in the text: each statement is parsed once on its own to find the longest run of
+    parsing statements that reaches the end; then a few whole candidates are parsed (the first
+    statements, for code a statement-by-statement parse splits wrongly, such as a top-level
+    multi-line string, and that run).
+    """
+    starts = _top_level_blocks(region)
+    ends = [*starts[1:], len(region)]
+    first = len(starts)
+    while first > 0 and _parses("\n".join(region[starts[first - 1] : ends[first - 1]])):
+        first -= 1
+    tries = starts[:_WHOLE_TRIES] + starts[first : first + 1]
+    for start in sorted(set(tries)):
         candidate = "\n".join(region[start:]).strip("\n")
         if _defines(candidate, entry) and _parses(candidate):
             return candidate
-    return code
+    return None
 
 
 def _extract_from(text: str, entry: str) -> Extraction:

@@ -2,6 +2,11 @@
 
 Every checker takes the *extracted* answer (what a contract parsed out of a completion) and the
 gold answer, and never raises on model output: an unparsable prediction is simply wrong.
+
+Checkers are total and bounded: any string gives an answer in time linear in its length.
+Numbers are parsed only up to ``MAX_NUMBER_CHARS`` characters and exponents of at most
+``MAX_EXPONENT`` (``1e-8000000`` would otherwise build a 8-million-digit Fraction), and are
+compared as exact fractions, so no float conversion can overflow.
 """
 
 from __future__ import annotations
@@ -22,6 +27,11 @@ _LATEX_FRAC_RE = re.compile(r"^([-+−]?)\\d?frac\{([^{}]+)\}\{([^{}]+)\}$")
 _CURRENCY = "$€£¥"
 # Trailing words after a number ("12 apples", "5 km/h", "3 dollars") are units; so is a
 # leading currency symbol. A unit never changes the value we compare.
+# Longer "numbers" are not answers anyone writes; refusing them keeps every regex below and
+# every Fraction small. A 10**400-sized value still fits (exact, no float overflow).
+MAX_NUMBER_CHARS = 512
+MAX_EXPONENT = 1000
+MAX_SYMBOLIC_CHARS = 1000  # math-verify's parser has no time limit outside the main thread
 _UNIT_TAIL_RE = re.compile(r"^(?P<num>.*?\d)\s*(?:[a-zA-Z°][a-zA-Z°/.\s²³]*)$")
 
 
@@ -52,9 +62,11 @@ def parse_number(text: str) -> Fraction | None:
     "\\frac{3}{4}"), currency and trailing units ("$12", "12 apples"). Returns a Fraction so
     "0.1" and "1/10" compare exactly.
     """
-    if not isinstance(text, str):
+    if not isinstance(text, str) or len(text) > 4 * MAX_NUMBER_CHARS:
         return None
     text = strip_answer_text(text)
+    if len(text) > MAX_NUMBER_CHARS:
+        return None
     if text.endswith("%"):
         text = text[:-1].strip()
     unit = _UNIT_TAIL_RE.match(text)
@@ -82,14 +94,19 @@ def _parse_plain_number(text: str) -> Fraction | None:
 
 
 def _to_fraction(text: str) -> Fraction | None:
+    plain = text.replace(",", "")
+    _, _, exponent = plain.lower().partition("e")
+    if exponent and not _small_exponent(exponent):
+        return None
     try:
-        return Fraction(text.replace(",", ""))
-    except (ValueError, ZeroDivisionError):
-        try:  # exponents beyond Fraction's parser, e.g. "1e400" overflow
-            value = float(text.replace(",", ""))
-        except ValueError:
-            return None
-        return Fraction(value) if math.isfinite(value) else None
+        return Fraction(plain)
+    except (ValueError, ZeroDivisionError, OverflowError):
+        return None
+
+
+def _small_exponent(exponent: str) -> bool:
+    digits = exponent.lstrip("+-")
+    return digits.isdigit() and len(digits) <= 6 and int(digits) <= MAX_EXPONENT
 
 
 def _ratio(num: Fraction | None, den: Fraction | None) -> Fraction | None:
@@ -118,9 +135,13 @@ def numbers_match(prediction: str, gold: str, rel_tol: float = 1e-6, abs_tol: fl
         candidates.add(pred / 100)
     if _is_percent(gold):
         candidates = candidates | {c * 100 for c in candidates}
-    return any(
-        math.isclose(float(c), float(ref), rel_tol=rel_tol, abs_tol=abs_tol) for c in candidates
-    )
+    return any(fractions_close(c, ref, rel_tol, abs_tol) for c in candidates)
+
+
+def fractions_close(a: Fraction, b: Fraction, rel_tol: float = 1e-6, abs_tol: float = 1e-9) -> bool:
+    """``math.isclose`` on exact values: no float conversion, so 10**400 cannot overflow."""
+    limit = max(Fraction(rel_tol) * max(abs(a), abs(b)), Fraction(abs_tol))
+    return abs(a - b) <= limit
 
 
 def _is_percent(text: str) -> bool:
@@ -147,6 +168,8 @@ def symbolic_match(prediction: str, gold: str) -> bool:
         ) from exc
     # math-verify's timeouts use SIGALRM, which only exists in the main thread.
     timeout = 5 if threading.current_thread() is threading.main_thread() else None
+    if len(prediction) > MAX_SYMBOLIC_CHARS or len(gold) > MAX_SYMBOLIC_CHARS:
+        return exact_match(prediction, gold)
     gold_parsed = parse(_as_math(gold), parsing_timeout=timeout)
     pred_parsed = parse(_as_math(prediction), parsing_timeout=timeout)
     if not gold_parsed or not pred_parsed:
@@ -226,6 +249,9 @@ def ratio_band(guess: str, answer: str) -> Band:
     return Band.far
 
 
+_MAX_INT_BITS = int((MAX_NUMBER_CHARS - 1) * 3.32)  # about MAX_NUMBER_CHARS - 1 digits
+
+
 def format_number(value: object) -> str | None:
     """A program's return value as an answer string (program mode), or None if not a number.
 
@@ -234,7 +260,8 @@ def format_number(value: object) -> str | None:
     if isinstance(value, bool) or value is None:
         return None
     if isinstance(value, int):
-        return str(value)
+        # 10**5000 would raise in str() (Python's digit limit); such a value is no answer.
+        return str(value) if value.bit_length() <= _MAX_INT_BITS else None
     if isinstance(value, float):
         if not math.isfinite(value):
             return None

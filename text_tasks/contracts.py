@@ -274,6 +274,7 @@ def _template_problems(contract: Contract, tokenizer: Any) -> list[str]:
 
 
 _TAG_LIKE = re.compile(r"<\s*/?\s*[A-Za-z][A-Za-z0-9_ \-]{0,40}\s*/?\s*>")
+_MAX_TAG_CANDIDATES = 64  # distinct tag-like strings checked for a misspelling
 
 
 def _tag_key(tag: str) -> str:
@@ -376,7 +377,12 @@ class TagContract(Contract):
 
     def _diagnose_missing(self, text: str, missing: list[str]) -> ParseResult:
         expected = set(self.markers)
-        found = [m.group(0) for m in _TAG_LIKE.finditer(text) if m.group(0) not in expected]
+        found: dict[str, None] = {}  # distinct, in order: a flood of one tag is compared once
+        for m in _TAG_LIKE.finditer(text):
+            if m.group(0) not in expected:
+                found.setdefault(m.group(0))
+                if len(found) >= _MAX_TAG_CANDIDATES:  # bounds the fuzzy comparisons
+                    break
         for tag in missing:
             near = next((cand for cand in found if _looks_like(cand, tag)), None)
             if near is not None:
@@ -415,7 +421,7 @@ class TagContract(Contract):
 
 
 def _clip(text: str, width: int = 40) -> str:
-    text = " ".join(text.split())
+    text = " ".join(text[: 8 * width].split())
     return text if len(text) <= width else text[: width - 3] + "..."
 
 
@@ -476,7 +482,9 @@ class FinalLineContract(Contract):
         "Solve the problem. Show your steps briefly, then end with one line of the form\n"
         "Final answer: <number>"
     )
-    _LINE = re.compile(r"^\s*\**\s*final answer\s*\**\s*:\s*\**(.*?)\**\s*$", re.IGNORECASE)
+    # The value is the rest of the line; its bold markers are stripped in Python (a lazy group
+    # before "\**\s*$" would backtrack quadratically on a long run of stars).
+    _LINE = re.compile(r"^\s*\**\s*final answer\s*\**\s*:(.*)$", re.IGNORECASE)
     _NEAR = re.compile(
         r"^\s*\**\s*((?:the\s+)?(?:final[\s_-]*)?answer(?:\s+is)?|final[\s_-]*answer)\s*[:=\-]?",
         re.IGNORECASE,
@@ -495,7 +503,7 @@ class FinalLineContract(Contract):
         lines = [line for line in text.splitlines() if line.strip()]
         match = self._LINE.match(lines[-1])
         if match:
-            value = match.group(1).strip()
+            value = match.group(1).strip().strip("*").strip()
             if not value:
                 return ParseResult.miss(MissKind.empty_answer, "'Final answer:' line has no value")
             return ParseResult.success(value)
