@@ -180,6 +180,17 @@ class Run:
         self.timings[f"eval {phase}"] = time.perf_counter() - start
         return result
 
+    def evaluate_seed_set(self, spec: str = "test", samples: int = 4, prompts: int = 1) -> dict:
+        """The generic evaluator on the model as it is now: ``samples`` completions per prompt
+        with the eval sampling, each judged over the ``spec`` seeds (the run's own seed sets);
+        pass@k, intervals, replay page under ``<run>/seed_eval/``. Returns the summary."""
+        from strategy_gym.training.sampling import evaluate_model, run_seed_sets, seed_set_for
+
+        seed_set = seed_set_for(spec, run_seed_sets(self._dir()))
+        return evaluate_model(self.task, self.loaded, seed_set, self._dir() / "seed_eval",
+                              k=samples, sampling=self._eval_sampling(), prompts=prompts,
+                              name=self.loaded.spec.name.replace("/", "_"), show_progress=True)
+
     # ---- 4. format priming --------------------------------------------------------------
     def prime_format(self) -> dict:
         start = time.perf_counter()
