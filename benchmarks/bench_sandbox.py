@@ -1,7 +1,8 @@
 """Sandbox benchmark: one table comparing our warm pool with the unsafe in-process way.
 
 Rows: per-call overhead (warm pool vs in-process exec vs a fresh subprocess per call),
-a 64-seed corner-heuristic evaluation on 4x4 2048 (pool + trusted replay vs in-process play),
+a 64-seed corner-heuristic evaluation on 4x4 2048 (the trusted game master stepping every game,
+the jailed child answering all 64 boards per round trip, vs exec and a plain loop in-process),
 and timeout latency for a C-level hog (pool vs the notebook's SIGALRM).
 
 Run: .venv/bin/python benchmarks/bench_sandbox.py [--calls 300] [--seeds 64]
@@ -14,7 +15,6 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -55,22 +55,7 @@ def strategy(board):
             return m
     return "S"
 '''
-GAME = {"size": 4, "target": 2048, "p_four": 0.1, "max_moves": 2000}
-REAL_RUNNER = "strategy_gym.envs.game2048.strategy_runner:play"
-WARM_RUNNER = "bench_sandbox:play_warm"  # this module, imported by the workers
-
-
-def play_warm(fn: Callable[..., Any], payload: dict) -> dict:
-    """The real 2048 runner behind a ``sandbox_warmup`` hook (numba kernels loaded pre-fork)."""
-    from strategy_gym.envs.game2048.strategy_runner import play
-
-    return play(fn, payload)
-
-
-def sandbox_warmup() -> None:
-    from strategy_gym.envs.game2048.strategy_runner import play
-
-    play(lambda board: "W", {"seed": 0, "max_moves": 4})
+GAME = {"size": 4, "target": 2048, "p_four": 0.1}
 
 
 def _percentiles(samples: list[float]) -> tuple[float, float]:
@@ -112,36 +97,40 @@ def subprocess_call_overhead(calls: int) -> list[float]:
     return times
 
 
-def pool_evaluation(pool: SandboxPool, runner: str, seeds: int) -> tuple[float, float]:
-    """Seconds for the whole evaluation (sandboxed play + trusted replay) and the mean score."""
-    from strategy_gym.envs.game2048 import replay
+def pool_evaluation(seeds: int) -> tuple[float, float]:
+    """Seconds for the whole evaluation through the game master, warm pool, and the mean score."""
+    from strategy_gym.play import PlaySettings, StrategyEvaluator
+    from strategy_gym.tasks.game2048 import strategy_game
 
-    policy = SandboxPolicy(entry_point="strategy", time_limit_s=30.0)
-    start = time.perf_counter()
-    results = pool.run_batch([Job(CORNER, runner, {**GAME, "seed": s}, policy) for s in range(seeds)])
-    scores = []
-    for seed, result in enumerate(results):
-        assert result.ok, result
-        outcome = replay(result.value["actions"], GAME["size"], GAME["target"], GAME["p_four"], seed,
-                         GAME["max_moves"])  # fmt: skip
-        scores.append(outcome.score)
-    return time.perf_counter() - start, statistics.mean(scores)
+    game = strategy_game(GAME["size"], GAME["target"], GAME["p_four"], max_moves=2000)
+    with StrategyEvaluator(game, PlaySettings(time_limit_s=30.0), workers=2) as evaluator:
+        evaluator.evaluate([CORNER], [[10**6]], raw_code=True)  # start the workers
+        start = time.perf_counter()
+        (ev,) = evaluator.evaluate([CORNER], [list(range(seeds))], raw_code=True)
+        elapsed = time.perf_counter() - start
+    assert ev.built and len(ev.games) == seeds, ev
+    return elapsed, statistics.mean(g.score for g in ev.games)
 
 
 def in_process_evaluation(seeds: int) -> tuple[float, float]:
-    """The unsafe way: exec the strategy here and trust the game it plays."""
-    from strategy_gym.envs.game2048.game import new_game
-    from strategy_gym.envs.game2048.strategy_runner import play
+    """The unsafe way: exec the strategy here and step the same Gymnasium env in a plain loop."""
+    from strategy_gym.tasks.game2048 import decode_move, strategy_game
 
+    game = strategy_game(GAME["size"], GAME["target"], GAME["p_four"], max_moves=2000)
     namespace: dict[str, Any] = {}
     exec(compile(CORNER, "<strategy>", "exec"), namespace)
-    play(namespace["strategy"], {**GAME, "seed": 0, "max_moves": 4})  # numba warm-up
+    env = game.make_env()
+    env.reset(seed=0)
     start = time.perf_counter()
     scores = []
     for seed in range(seeds):
-        actions = play(namespace["strategy"], {**GAME, "seed": seed})["actions"]
-        game = new_game(GAME["size"], GAME["target"], GAME["p_four"], seed)
-        scores.append(sum(game.step(a)[1] for a in actions))
+        obs, info = env.reset(seed=seed)
+        done, steps, idle = False, 0, 0
+        while not done and steps < game.max_moves and idle < game.stall_limit:
+            action = decode_move(namespace["strategy"](game.view(obs, info)), info)
+            obs, _, done, _, info = env.step(action)
+            steps, idle = steps + 1, 0 if info["changed"] else idle + 1
+        scores.append(info["score"])
     return time.perf_counter() - start, statistics.mean(scores)
 
 
@@ -191,19 +180,14 @@ def main() -> None:
         with SandboxPool(workers=2) as pool:  # a plain pool, as the math task uses it
             pool_call_overhead(pool, 20)  # warm caches
             pool_times = pool_call_overhead(pool, args.calls)
-        with SandboxPool(workers=2, preload=[REAL_RUNNER, WARM_RUNNER]) as pool:
-            pool_call_overhead(pool, 20)
-            heavy_times = pool_call_overhead(pool, args.calls)
-            progress.advance(task)
-            exec_times = in_process_call_overhead(args.calls)
-            sub_times = subprocess_call_overhead(max(10, args.calls // 10))
-            progress.advance(task)
-            inproc_s, inproc_score = in_process_evaluation(args.seeds)
-            progress.advance(task)
-            pool_evaluation(pool, REAL_RUNNER, 4)
-            real_s, real_score = pool_evaluation(pool, REAL_RUNNER, args.seeds)
-            warm_s, warm_score = pool_evaluation(pool, WARM_RUNNER, args.seeds)
-            progress.advance(task)
+        exec_times = in_process_call_overhead(args.calls)
+        sub_times = subprocess_call_overhead(max(10, args.calls // 10))
+        progress.advance(task)
+        inproc_s, inproc_score = in_process_evaluation(args.seeds)
+        progress.advance(task)
+        real_s, real_score = pool_evaluation(args.seeds)
+        progress.advance(task)
+        with SandboxPool(workers=2) as pool:
             timeouts = {h: pool_timeout_latency(pool, h, args.limit, 3) for h in HOGS}
             progress.advance(task)
             alarms = {h: sigalrm_timeout_latency(h, args.limit, cap=args.limit + 9.0) for h in HOGS}
@@ -212,17 +196,14 @@ def main() -> None:
     p50, p99 = _percentiles(pool_times)
     e50, e99 = _percentiles(exec_times)
     s50, s99 = _percentiles(sub_times)
-    assert real_score == warm_score == inproc_score, (real_score, warm_score, inproc_score)
+    assert real_score == inproc_score, (real_score, inproc_score)  # the same games
     ms = lambda x: f"{x * 1000:.2f} ms"  # noqa: E731
     rows.append(_row("per-call p50: pool vs in-process exec", ms(p50), ms(e50), f"{p50 / e50:.0f}x", "pool p50 <= 2 ms", "yes" if p50 <= 0.002 else "no"))
     rows.append(_row("per-call p99: pool vs in-process exec", ms(p99), ms(e99), f"{p99 / e99:.0f}x", "", ""))
-    h50, h99 = _percentiles(heavy_times)
-    rows.append(_row("per-call p50/p99, workers holding numba", ms(h50), f"p99 {ms(h99)}", "", "", ""))
     rows.append(_row("per-call p50: pool vs fresh subprocess", ms(p50), ms(s50), f"{p50 / s50:.3f}x", "", ""))
     rows.append(_row("per-call p99: pool vs fresh subprocess", ms(p99), ms(s99), f"{p99 / s99:.3f}x", "", ""))
     target = "<= 1.5x in-process"
-    rows.append(_row(f"{args.seeds}-seed eval, envs runner (+replay)", f"{real_s:.2f} s", f"{inproc_s:.2f} s in-process", f"{real_s / inproc_s:.2f}x", target, "yes" if real_s <= 1.5 * inproc_s else "no"))
-    rows.append(_row(f"{args.seeds}-seed eval, runner w/ warm-up (+replay)", f"{warm_s:.2f} s", f"{inproc_s:.2f} s in-process", f"{warm_s / inproc_s:.2f}x", target, "yes" if warm_s <= 1.5 * inproc_s else "no"))
+    rows.append(_row(f"{args.seeds}-seed eval: game master + lockstep child vs in-process loop", f"{real_s:.2f} s", f"{inproc_s:.2f} s in-process", f"{real_s / inproc_s:.2f}x", target, "yes" if real_s <= 1.5 * inproc_s else "no"))
     for hog in HOGS:
         worst, alarm = max(timeouts[hog]), alarms[hog]
         alarm_text = "none in 10 s (killed)" if alarm == float("inf") else f"{alarm:.2f} s"
@@ -231,7 +212,7 @@ def main() -> None:
         rows.append(_row(measure, f"{worst:.3f} s", f"SIGALRM: {alarm_text}", "", "<= limit + 0.5 s", met))
     header = _row("measure", "ours", "peer (same run)", "ratio", "target", "met")
     load = " ".join(Path("/proc/loadavg").read_text().split()[:3])  # the numbers depend on it
-    print(f"\nsandbox benchmark: 2 workers, load average {load}, mean 2048 score {warm_score:.0f} on {args.seeds} seeds; "
+    print(f"\nsandbox benchmark: 2 workers, load average {load}, mean 2048 score {real_score:.0f} on {args.seeds} seeds; "
           f"protections: {', '.join(k for k, v in walls.items() if v is True)}")  # fmt: skip
     print(header)
     print("|" + "|".join("-" * (len(c)) for c in header.split("|")[1:-1]) + "|")

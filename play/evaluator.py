@@ -9,6 +9,7 @@ A hostile completion costs one time-limited session per chunk, never one limit p
 
 from __future__ import annotations
 
+import math
 from collections import Counter, OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -102,13 +103,14 @@ class StrategyEvaluator:
     evaluation. Call :meth:`close` (or use ``with``) to stop the workers.
 
     ``backend``: "local" (the pool of ``workers`` here), "ray" (sandbox pools in Ray actors
-    across the cluster at ``ray_address``; needs the ``ray`` extra) or any :class:`PlayBackend`.
-    Extraction, static checks and the cache stay here; the same seeds give the same records.
+    across the cluster at ``ray_address``, or a local Ray of ``ray_num_cpus`` CPUs when it is
+    None; needs the ``ray`` extra) or any :class:`PlayBackend`. Extraction, static checks and
+    the cache stay here; the same seeds give the same records.
     """
 
     def __init__(self, game: StrategyGame, settings: PlaySettings | None = None,
                  workers: int = 2, cache_size: int = 512, backend: str | Any = "local",
-                 ray_address: str | None = None) -> None:  # fmt: skip
+                 ray_address: str | None = None, ray_num_cpus: int | None = None) -> None:  # fmt: skip
         if workers < 1 or cache_size < 1:
             raise ValueError("workers and cache_size must be >= 1")
         self.game = game
@@ -122,13 +124,24 @@ class StrategyEvaluator:
         if backend == "ray":
             from strategy_gym.play.ray_backend import RayBackend  # ray only when asked for
 
-            self._backend = RayBackend(game, self.settings, address=ray_address)
+            self._backend = RayBackend(game, self.settings, address=ray_address,
+                                       num_cpus=ray_num_cpus)  # fmt: skip
         elif backend != "local":
             if not callable(getattr(backend, "play_chunks", None)):
                 raise ValueError(f"backend must be 'local', 'ray' or a PlayBackend, got {backend!r}")
             self._backend = backend
         # One count per completion evaluated (cache hits not recounted): what ended it.
         self.outcome_counts: Counter[str] = Counter()
+
+    def backend_summary(self) -> dict[str, Any]:
+        """Where this evaluator plays: ``{"backend": "local", "workers": n}``, or a remote
+        backend's ``summary()`` (Ray: cluster CPUs, actors, chunks and jobs played, losses)."""
+        if self._backend is None:
+            return {"backend": "local", "workers": self.workers}
+        summary = getattr(self._backend, "summary", None)
+        if callable(summary):
+            return dict(summary())
+        return {"backend": getattr(self._backend, "name", type(self._backend).__name__)}
 
     def __enter__(self) -> StrategyEvaluator:
         return self
@@ -170,8 +183,9 @@ class StrategyEvaluator:
                      else prepared.message)  # fmt: skip
 
     def _play(self, units: list[_Unit], progress: Progress | None, record: bool) -> None:
-        chunk = self.settings.seeds_per_session
-        plan = [(unit, unit.seeds[i : i + chunk]) for unit in units if unit.stage is Outcome.OK
+        live = [unit for unit in units if unit.stage is Outcome.OK]
+        chunk = self._chunk_size(sum(len(unit.seeds) for unit in live))
+        plan = [(unit, unit.seeds[i : i + chunk]) for unit in live
                 for i in range(0, len(unit.seeds), chunk)]  # fmt: skip
         chunks = [(unit.code, seeds) for unit, seeds in plan]
         where = self._backend or self
@@ -182,6 +196,12 @@ class StrategyEvaluator:
             unit.games += done.records
             if progress is not None:
                 progress(len(done.records))
+
+    def _chunk_size(self, total_seeds: int) -> int:
+        """Seeds per session: at most ``seeds_per_session``, and small enough that every
+        sandbox worker gets a share (one strategy on 64 seeds runs as 2 x 32 on 2 workers)."""
+        share = math.ceil(total_seeds / self.workers) if total_seeds else 1
+        return max(1, min(self.settings.seeds_per_session, share))
 
     def play_chunks(self, chunks: Sequence[Chunk], record: bool = False) -> list[ChunkResult]:
         """One sandbox session per (code, seeds) on the local pool, the games stepped by a
@@ -196,7 +216,11 @@ class StrategyEvaluator:
     def _session(self, code: str | None, master: GameMaster, seeds: Sequence[int]) -> Session:
         budget = self.settings.time_limit_s * len(seeds)
         # The strategy's own ``random`` is keyed from the game seed: same seeds, same numbers.
-        return Session(code, self._policy, master, budget, tuple(seeds))
+        # Swapping a stream per game costs ~10 us a move, so only code that can import the
+        # module (its name must appear in the source: the static checks see every import)
+        # pays for it.
+        streams = tuple(seeds) if code and "random" in code else ()
+        return Session(code, self._policy, master, budget, streams)
 
     def _run(self, sessions: list[Session]) -> list[SandboxResult]:
         if not sessions:

@@ -14,6 +14,7 @@ import hashlib
 import hmac
 import importlib.util
 import json
+import marshal
 import math
 import os
 import select
@@ -146,6 +147,29 @@ def _result_from(body: bytes, policy: SandboxPolicy, timings: dict) -> SandboxRe
         return SandboxResult(Outcome.CRASHED, "malformed result from the sandbox", None, timings)
     value = data.get("value") if outcome is Outcome.OK else None
     return SandboxResult(outcome, message, value, timings)
+
+
+def _encode_views(views: Any) -> bytes:
+    """Views travel to the child with marshal: trusted data, decoded only by the child, and
+    ~10x faster than JSON for boards (a round trip carries k of them). Only plain values are
+    accepted, so a task whose view is not plain data fails as a task error."""
+    data = marshal.dumps(views)
+    if views is not None and not _plain(views):
+        raise TypeError("a view must be plain data (lists, dicts, str, int, float, bool, None)")
+    return data
+
+
+def _plain(value: Any, depth: int = 0) -> bool:
+    kind = type(value)
+    if kind in (str, int, float, bool) or value is None:
+        return True
+    if depth > 32:
+        return False
+    if kind is list or kind is tuple:
+        return all(_plain(item, depth + 1) for item in value)
+    if kind is dict:
+        return all(type(k) is str and _plain(v, depth + 1) for k, v in value.items())
+    return False
 
 
 def _has_exited(spare: Spare) -> bool:
@@ -597,7 +621,7 @@ class SandboxPool:
         started = time.perf_counter()
         try:
             views = state.session.driver.advance(answers)
-            reply = json.dumps({"views": views}, allow_nan=False).encode()
+            reply = _encode_views(views)
         except Exception as exc:  # the task's own code (view, codec, env) failed
             message = f"the task's game code failed: {type(exc).__name__}: {str(exc)[:300]}"
             self._child_failed(link, Outcome.TASK_ERROR, message)

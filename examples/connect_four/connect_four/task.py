@@ -21,9 +21,8 @@ from typing import Any
 from strategy_gym.core.messages import completion_text
 from strategy_gym.core.outcomes import Outcome
 from strategy_gym.envs.seeds import builtin_seed_sets
-from strategy_gym.play import InvalidMove, StrategyEvaluator, StrategyGame
+from strategy_gym.play import InvalidMove, StrategyContract, StrategyEvaluator, StrategyGame
 from strategy_gym.rewards.strategy import notebook_rewards, shaped_rewards
-from strategy_gym.tasks.game2048 import StrategyContract
 from strategy_gym.tasks.registry import Assessment, Task
 
 from connect_four import ENV_ID

@@ -6,9 +6,8 @@ from nim.env import ENV_ID
 from strategy_gym.core.messages import completion_text
 from strategy_gym.core.outcomes import Outcome
 from strategy_gym.envs.seeds import builtin_seed_sets
-from strategy_gym.play import InvalidMove, StrategyEvaluator, StrategyGame
+from strategy_gym.play import InvalidMove, StrategyContract, StrategyEvaluator, StrategyGame
 from strategy_gym.rewards.strategy import shaped_rewards
-from strategy_gym.tasks.game2048 import StrategyContract
 from strategy_gym.tasks.registry import Assessment, Task
 
 PROMPT = """Write a Python strategy for Nim. piles is a list of 3 pile sizes. On your turn take
