@@ -698,7 +698,7 @@ class SandboxPool:
 
     def _worker_died(self, link: WorkerLink) -> None:
         """A jailed child cannot kill its worker, so this is outside interference: each job
-        in flight is retried once on another worker, then reported as crashed."""
+        in flight is retried once on another worker, then reported as infra_error."""
         if link not in self._links:
             return
         batch, running = self._batch, link.running
@@ -706,9 +706,9 @@ class SandboxPool:
             retry = []
             for index in running.indices:
                 if index in batch.retried:
-                    message = "sandbox worker died"
+                    message = "sandbox worker died twice (retried once)"
                     batch.results[index] = SandboxResult(
-                        Outcome.CRASHED, message, None, running.timings()
+                        Outcome.INFRA_ERROR, message, None, running.timings()
                     )
                 else:
                     batch.retried.add(index)
@@ -730,8 +730,8 @@ class SandboxPool:
             self._retire(link)
             return
         retry = [i for i in bundle if i not in batch.retried]
-        batch.fail([i for i in bundle if i in batch.retried], Outcome.CRASHED,
-                   "sandbox worker died", {})  # fmt: skip
+        batch.fail([i for i in bundle if i in batch.retried], Outcome.INFRA_ERROR,
+                   "sandbox worker died twice (retried once)", {})  # fmt: skip
         batch.retried.update(retry)
         if retry:
             batch.queue.appendleft(retry)
