@@ -54,6 +54,7 @@ from strategy_gym.training.priming import PrimingSettings, fitting_demonstration
 from strategy_gym.training.progress import RichProgress
 from strategy_gym.training.recording import RecordingReward, wrap_rewards
 from strategy_gym.training.report import ReportInputs, write_report
+from strategy_gym.training.schema import validate_config
 from strategy_gym.training.smoke import SmokeCallback, SmokeVerdict
 from strategy_gym.training.steplog import StepLogger
 from strategy_gym.training.tasks import TaskError, TaskRows, build_rows, load_task
@@ -93,6 +94,7 @@ class Run:
     @classmethod
     def prepare(cls, cfg: DictConfig, console: Any) -> Run:
         start = time.perf_counter()
+        validate_config(cfg)  # types, ranges, cross-field rules: before anything loads
         quiet_libraries()
         spec = _model_spec(cfg)
         if cfg.run.resume and not cfg.run.dir:
