@@ -82,6 +82,53 @@ class SeedSet(Sequence[int]):
             raise ValueError(f"seed {seed} is not in seed set {self.name!r}") from None
 
 
+def seed_set_spec(seeds: Sequence[int], name: str | None = None) -> dict | list[int]:
+    """What a run records for one seed set: its spec, not its seeds.
+
+    A contiguous set (every built-in set and its prefixes: a ``range``) is recorded as
+    ``{"name", "start", "stop", "step", "count", "sha256"}``: a few hundred bytes instead of
+    the 1,000,000 train seeds. Other sets (seed files, plug-ins' lists) have no shorter form
+    and are recorded as their list. :func:`seed_set_from_spec` rebuilds either and checks the
+    hash.
+    """
+    label = name or getattr(seeds, "name", None) or "seeds"
+    inner = seeds.seeds if isinstance(seeds, SeedSet) else seeds
+    if not isinstance(inner, range):
+        return [int(s) for s in inner]
+    return {"name": label, "start": inner.start, "stop": inner.stop, "step": inner.step,
+            "count": len(inner), "sha256": seeds_digest(inner)}
+
+
+def seed_set_from_spec(spec: dict | Sequence[int], name: str = "recorded") -> SeedSet:
+    """The seed set a recorded spec describes; raises ValueError if it does not hash the same."""
+    if not isinstance(spec, dict):
+        return _explicit(name, [int(s) for s in spec])
+    try:
+        seeds = range(int(spec["start"]), int(spec["stop"]), int(spec.get("step", 1)))
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ValueError(f"seed-set spec {spec!r} needs integer start and stop ({exc})") from None
+    if "count" in spec and len(seeds) != spec["count"]:
+        raise ValueError(f"seed-set spec {spec!r}: the range holds {len(seeds)} seeds, "
+                         f"the spec says {spec['count']}")
+    if "sha256" in spec and seeds_digest(seeds) != spec["sha256"]:
+        raise ValueError(f"seed-set spec {spec.get('name', name)!r}: the rebuilt seeds do not "
+                         "match the recorded sha256")
+    return SeedSet(str(spec.get("name", name)), seeds)
+
+
+def seeds_digest(seeds: Sequence[int]) -> str:
+    """SHA-256 of the seeds in order, each as 4 little-endian bytes (seeds are 32-bit)."""
+    import hashlib
+
+    import numpy as np
+
+    if isinstance(seeds, range):
+        values = np.arange(seeds.start, seeds.stop, seeds.step, dtype=np.int64)
+    else:
+        values = np.fromiter((int(s) for s in seeds), dtype=np.int64)
+    return hashlib.sha256(values.astype("<u4").tobytes()).hexdigest()
+
+
 def builtin_seed_set(name: str, version: int = SEED_SETS_VERSION) -> SeedSet:
     """One of the built-in sets (``train``, ``eval``, ``test``) of a given version."""
     if version not in _BLOCKS:

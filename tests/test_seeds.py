@@ -10,6 +10,8 @@ from strategy_gym.envs.seeds import (
     builtin_seed_set,
     builtin_seed_sets,
     parse_seed_spec,
+    seed_set_from_spec,
+    seed_set_spec,
 )
 
 
@@ -100,3 +102,41 @@ def test_builtin_names_win_over_files_without_a_suffix(tmp_path, monkeypatch):
     (tmp_path / "mine").write_text("8\n9\n")
     assert parse_seed_spec("eval").name == "eval@v1"
     assert list(parse_seed_spec("mine")) == [8, 9]
+
+
+# ---- recorded specs: a run writes each set's spec, never its seeds ------------------------
+
+
+@pytest.mark.parametrize("spec", ["train", "eval", "test", "eval:64", "train@v1:1000", "5:905"])
+def test_recorded_spec_rebuilds_the_identical_set(spec):
+    original = parse_seed_spec(spec)
+    recorded = json.loads(json.dumps(seed_set_spec(original)))
+    rebuilt = seed_set_from_spec(recorded)
+    assert rebuilt.name == original.name and list(rebuilt) == list(original)
+    assert len(json.dumps(recorded)) < 300  # a spec, not 1,000,000 numbers
+
+
+def test_explicit_sets_are_recorded_as_their_seeds(tmp_path):
+    path = tmp_path / "mine.txt"
+    path.write_text("7\n3\n11\n")
+    recorded = seed_set_spec(parse_seed_spec(str(path)))
+    assert recorded == [7, 3, 11] and list(seed_set_from_spec(recorded)) == [7, 3, 11]
+
+
+@pytest.mark.parametrize("field", ["start", "stop", "sha256", "count"])
+def test_a_spec_that_does_not_match_its_hash_is_refused(field):
+    recorded = seed_set_spec(parse_seed_spec("eval"))
+    recorded[field] = recorded[field] + 1 if isinstance(recorded[field], int) else "0" * 64
+    with pytest.raises(ValueError, match="seed-set spec"):
+        seed_set_from_spec(recorded)
+
+
+def test_a_runs_seed_sets_file_is_small_and_rebuilds_the_tasks_sets():
+    from strategy_gym.tasks.registry import TaskRegistry
+    from strategy_gym.training.run import _seed_sets
+
+    task = TaskRegistry().get("2048")
+    text = json.dumps(_seed_sets(task), indent=1)
+    assert len(text) < 2_000  # was 9.5 MB: every train seed enumerated
+    for name, spec in json.loads(text).items():
+        assert list(seed_set_from_spec(spec)) == list(task.seed_sets[name])
