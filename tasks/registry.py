@@ -5,15 +5,25 @@ Built-in tasks (2048, math, vision) are declared as entry points of the ``strate
 group in our own ``pyproject.toml``, exactly like an out-of-tree plug-in, so there is no special
 case for them. A plug-in that fails to load is reported by name with its reason; the other tasks
 keep working.
+
+A plug-in's own mistakes are classed :attr:`Outcome.TASK_ERROR` and name the plug-in's function
+and file, so they never read like the model's fault: a factory that raises, a task that is not
+a ``Task``, and reward functions TRL cannot call (TRL passes every dataset column as a keyword,
+so each must accept ``completions`` and ``**kwargs``; the signature is checked whenever
+``Task.rewards`` builds them, before the first training step or ``tasks check`` call).
 """
 
 from __future__ import annotations
 
+import importlib.util
+import inspect
 import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from importlib.metadata import EntryPoint, entry_points
 from typing import Any, Protocol
+
+from strategy_gym.core.outcomes import Outcome
 
 ENTRY_POINT_GROUP = "strategy_gym.tasks"
 
@@ -81,14 +91,63 @@ class Task:
         if name not in self.reward_presets:
             known = ", ".join(sorted(self.reward_presets))
             raise ValueError(f"task {self.name!r} has no reward preset {name!r}; known: {known}")
-        return self.reward_presets[name](**options)
+        fns = list(self.reward_presets[name](**options))
+        for fn in fns:
+            problem = reward_signature_problem(fn)
+            if problem:
+                raise RewardSignatureError(f"task {self.name!r} preset {name!r}: {problem} "
+                                           f"[{Outcome.TASK_ERROR}]")
+        return fns
+
+
+class RewardSignatureError(TypeError):
+    """A plug-in's reward function TRL cannot call; names the function and its file."""
+
+
+def reward_signature_problem(fn: Any) -> str | None:
+    """Why TRL could not call ``fn`` as a reward function, or None when it can.
+
+    TRL calls ``fn(prompts=..., completions=..., completion_ids=..., <every dataset column>=...,
+    trainer_state=...)``; without ``**kwargs`` the first column the function does not name is a
+    TypeError inside the trainer, reported from TRL's (or our wrapper's) file.
+    """
+    if not callable(fn):
+        return f"reward {fn!r} is not callable"
+    try:
+        params = inspect.signature(fn).parameters.values()
+    except (TypeError, ValueError):
+        return None  # builtins and C callables: nothing to inspect, let them run
+    kinds = {p.kind for p in params}
+    if inspect.Parameter.VAR_KEYWORD in kinds:
+        return None
+    names = {p.name for p in params}
+    missing = "**kwargs" if "completions" in names else "completions and **kwargs"
+    return (f"reward function {callable_location(fn)} must accept {missing}: TRL passes "
+            "completions and every dataset column (prompts, answer, ...) as keywords; write it "
+            "as def f(completions, **kwargs)")
+
+
+def callable_location(fn: Any) -> str:
+    """``module.qualname (file:line)`` of a function, or of a callable object's class."""
+    target = fn if inspect.isfunction(fn) or inspect.ismethod(fn) else type(fn)
+    target = inspect.unwrap(target)
+    name = f"{getattr(target, '__module__', '?')}.{getattr(target, '__qualname__', repr(fn))}"
+    try:
+        file = inspect.getsourcefile(target)
+        line = inspect.getsourcelines(target)[1]
+    except (TypeError, OSError):
+        return name
+    return f"{name} ({file}:{line})"
 
 
 @dataclass(frozen=True)
 class PluginError:
+    """A plug-in that failed to load or build: the task's fault, never the model's."""
+
     name: str
-    source: str
+    source: str  # the entry point's "module:function", with the module's file when found
     reason: str
+    outcome: Outcome = Outcome.TASK_ERROR
 
 
 class TaskRegistry:
@@ -140,7 +199,8 @@ class TaskRegistry:
         try:
             self._factories[name] = ep.load()
         except Exception as exc:  # a broken plug-in must not take the others down
-            self.errors[name] = PluginError(name, ep.value, describe_exception(exc))
+            self.errors[name] = PluginError(name, entry_point_location(ep.value),
+                                            describe_exception(exc))
 
     def get(self, name: str) -> Task:
         self.discover()
@@ -149,7 +209,8 @@ class TaskRegistry:
         self._load(name)
         if name in self.errors:
             err = self.errors[name]
-            raise LookupError(f"task {name!r} ({err.source}) failed to load: {err.reason}")
+            raise LookupError(f"task {name!r} ({err.source}) failed to load: {err.reason} "
+                              f"[{err.outcome}]")
         if name not in self._factories:
             known = ", ".join(self.names()) or "none"
             raise LookupError(f"unknown task {name!r}; registered tasks: {known}")
@@ -157,10 +218,24 @@ class TaskRegistry:
             task = self._factories[name]()
             _validate(task, name)
         except Exception as exc:
-            self.errors[name] = PluginError(name, self._sources[name], describe_exception(exc))
-            raise LookupError(f"task {name!r} failed to build: {describe_exception(exc)}") from exc
+            source = entry_point_location(self._sources[name])
+            self.errors[name] = PluginError(name, source, describe_exception(exc))
+            raise LookupError(f"task {name!r} ({source}) failed to build: "
+                              f"{describe_exception(exc)} [{Outcome.TASK_ERROR}]") from exc
         self._tasks[name] = task
         return task
+
+
+def entry_point_location(value: str) -> str:
+    """An entry point's ``module:function`` with the module's file, when it can be found
+    without importing it (a module that fails to import is still named)."""
+    module = value.partition(":")[0].strip()
+    try:
+        spec = importlib.util.find_spec(module)
+    except (ImportError, ValueError):
+        spec = None
+    origin = getattr(spec, "origin", None)
+    return f"{value} in {origin}" if origin else value
 
 
 def describe_exception(exc: BaseException) -> str:

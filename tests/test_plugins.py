@@ -69,6 +69,7 @@ def broken_site(tmp_path_factory) -> Path:
         factory_raises = sg_broken_tasks:factory_raises
         bad_env = sg_broken_tasks:bad_env
         bad_reward = sg_broken_tasks:bad_reward
+        no_kwargs_reward = sg_broken_tasks:no_kwargs_reward
         """))
     sys.path.insert(0, str(site))
     yield site
@@ -152,6 +153,15 @@ def bad_env():
 
 def bad_reward():
     return _task("bad_reward", "sg_broken/Fine-v0", {"default": lambda: [divides_by_zero]})
+
+
+def scores_without_kwargs(completions):
+    return [0.0 for _ in completions]
+
+
+def no_kwargs_reward():
+    return _task("no_kwargs_reward", "sg_broken/Fine-v0",
+                 {"default": lambda: [says_yes, scores_without_kwargs]})
 '''
 
 
@@ -229,8 +239,8 @@ def test_broken_plugins_are_reported_by_name_and_the_others_keep_working(broken_
     listing = _run(["-m", "strategy_gym.tasks", "list"], [broken_site, example_site])
     assert listing.returncode == 0, listing.stderr
     out = listing.stdout
-    assert "plug-in 'broken_import' failed to load (sg_broken_import:make_task): ImportError: " \
-           "this plug-in needs the pygame package" in out
+    assert "plug-in 'broken_import' failed to load (sg_broken_import:make_task in " in out
+    assert "sg_broken_import.py): ImportError: this plug-in needs the pygame package" in out
     assert "plug-in 'no_rewards' failed to load" in out and "declares no reward functions" in out
     assert "plug-in 'factory_raises' failed to load" in out and "RuntimeError" in out
     assert "connect_four/ConnectFour-v0" in out and "sg_broken/OutOfSpace-v0" in out
@@ -286,3 +296,31 @@ def test_the_example_ships_a_hydra_env_config_found_through_its_search_path(exam
     with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base=None):
         cfg = compose(config_name="config", overrides=["env=connect_four"])
     assert cfg.env.name == "connect_four" and cfg.env.train_rows > 0
+
+
+def test_plugin_faults_are_task_errors_naming_the_plugins_function_and_file(broken_site):
+    from strategy_gym.core.outcomes import Outcome
+
+    registry = TaskRegistry()
+    with pytest.raises(LookupError) as caught:
+        registry.get("factory_raises")
+    message = str(caught.value)
+    assert "sg_broken_tasks:factory_raises in " in message and "sg_broken_tasks.py" in message
+    assert message.endswith("[task_error]")
+    assert registry.errors["factory_raises"].outcome is Outcome.TASK_ERROR
+
+
+def test_a_reward_function_without_kwargs_is_named_with_its_file(broken_site):
+    from strategy_gym.tasks.registry import RewardSignatureError
+
+    task = TaskRegistry().get("no_kwargs_reward")
+    with pytest.raises(RewardSignatureError) as caught:
+        task.rewards()
+    message = str(caught.value)
+    where = str(broken_site / "sg_broken_tasks.py")
+    assert "sg_broken_tasks.scores_without_kwargs (" + where + ":" in message
+    assert "must accept **kwargs" in message and "[task_error]" in message
+    report = check_task("no_kwargs_reward", TaskRegistry())
+    failed = {r.step: r.detail for r in report.results if r.status == FAIL}
+    assert "scores_without_kwargs" in failed["rewards[default]"]
+    assert where in failed["rewards[default]"]  # the author's file, not the checker's
