@@ -29,6 +29,7 @@ class Outcome(str, Enum):
     GAME_OVER = "game_over"  # ended without reaching the goal
     MAX_MOVES = "max_moves"  # the turn budget ran out first
     STALLED = "stalled"  # too many moves in a row that changed nothing
+    UNFINISHED = "unfinished"  # a model playing move by move stopped before the game ended
     # Not the model's fault.
     TASK_ERROR = "task_error"  # the plug-in's or task's own code failed
     INFRA_ERROR = "infra_error"  # a worker was lost; retried once, then reported

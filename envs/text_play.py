@@ -181,7 +181,7 @@ class Episode:
 
 def outcome_name(episode: Episode) -> str:
     """The episode's outcome for logs; ``unfinished`` when the model stopped mid-game."""
-    return str(episode.outcome) if episode.outcome is not None else "unfinished"
+    return str(episode.outcome if episode.outcome is not None else Outcome.UNFINISHED)
 
 
 # ---- 2048 ------------------------------------------------------------------------------------

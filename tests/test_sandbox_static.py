@@ -150,7 +150,7 @@ def test_outcome_enum_is_exactly_the_contract():
     assert {o.value for o in Outcome} == {
         "ok", "syntax_error", "no_function", "import_violation", "forbidden", "build_error",
         "runtime_error", "invalid_action", "timeout", "memory_limit", "crashed",
-        "output_too_large", "success", "game_over", "max_moves", "stalled", "task_error",
+        "output_too_large", "success", "game_over", "max_moves", "stalled", "unfinished", "task_error",
         "infra_error",
     }  # fmt: skip
     assert Outcome.OK == "ok" and str(Outcome.TIMEOUT) == "timeout"
