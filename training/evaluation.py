@@ -63,11 +63,27 @@ def summarize(generated: Sequence[Generated], assessments: Sequence[Assessment],
         "format": _rate(sum(a.format_ok for a in assessments), n),
         "success": _rate(sum(s >= SUCCESS_THRESHOLD for s in scores), n),
         "mean_score": sum(scores) / n if n else 0.0,
+        **_game_stats(assessments),
         "outcomes": dict(Counter(a.outcome for a in assessments).most_common()),
         "length": {"mean": sum(lengths) / n if n else 0.0, "min": min(lengths, default=0),
                    "max": max(lengths, default=0)},
         "anomalies": length_anomalies(generated, sampling.max_new_tokens),
     }
+
+
+def _game_stats(assessments: Sequence[Assessment]) -> dict:
+    """Per-game numbers when the task reports games (2048: ``games``, ``outcomes``,
+    ``best_tile`` in each assessment's detail): games won with a Wilson interval over games
+    (games of one strategy are correlated: the per-strategy ``success`` is the honest rate),
+    and the mean over strategies of each one's best tile (0 for code that never played)."""
+    details = [a.detail for a in assessments if isinstance(a.detail, dict)]
+    if not details or not any("games" in d for d in details):
+        return {}
+    games = sum(int(d.get("games", 0)) for d in details)
+    won = sum(int((d.get("outcomes") or {}).get("success", 0)) for d in details)
+    tiles = [int(d.get("best_tile", 0)) for d in details]
+    return {"games": _rate(won, games), "mean_best_tile": sum(tiles) / len(tiles),
+            "best_tiles": {str(k): v for k, v in sorted(Counter(tiles).items())}}
 
 
 def length_anomalies(generated: Sequence[Generated], limit: int) -> dict:
@@ -97,6 +113,33 @@ def write_eval(result: EvalResult, run_dir: Path) -> Path:
                                      "score": a.score, "outcome": a.outcome,
                                      "detail": _plain(a.detail)}) + "\n")
     return path
+
+
+def load_eval(run_dir: Path, phase: str) -> EvalResult | None:
+    """An earlier invocation's evaluation of ``phase`` (a resumed run keeps its "before" and
+    "after_priming" numbers), read back from ``eval_<phase>.jsonl`` and ``eval_summary.json``."""
+    path, summary_path = run_dir / f"eval_{phase}.jsonl", run_dir / "eval_summary.json"
+    if not path.exists() or not summary_path.exists():
+        return None
+    summary = json.loads(summary_path.read_text()).get(phase)
+    if summary is None:
+        return None
+    generated, assessments = [], []
+    for line in path.read_text().splitlines():
+        if line.strip():
+            row = json.loads(line)
+            generated.append(Generated(row["completion"], row["tokens"], row["truncated"]))
+            detail = row["detail"] if isinstance(row["detail"], dict) else {}
+            assessments.append(Assessment(row["format_ok"], row["score"], row["outcome"], detail))
+    return EvalResult(phase, generated, assessments, summary)
+
+
+def lift(before: dict, after: dict, key: str = "success") -> dict:
+    """Absolute change of a rate between two summaries, and whether the 95% intervals are
+    disjoint (a change the evaluation can see, not sampling noise)."""
+    b, a = before[key], after[key]
+    return {"before": b["rate"], "after": a["rate"], "points": 100 * (a["rate"] - b["rate"]),
+            "disjoint": a["low"] > b["high"] or b["low"] > a["high"]}
 
 
 def _plain(value: Any) -> Any:

@@ -6,6 +6,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from strategy_gym.training.fastgen import merged_copy_for
+
 
 @dataclass(frozen=True)
 class Sampling:
@@ -49,7 +51,8 @@ def generate(model: Any, tokenizer: Any, prompts: Sequence[Any], sampling: Sampl
     results: list[Generated] = []
     was_training = model.training
     model.eval()
-    merged = _merge_lora(model)
+    copy = merged_copy_for(model)  # LoRA folded into a separate copy: no adapter cost, no drift
+    generator = copy.model if copy is not None else model
     try:
         for start in range(0, len(prompts), sampling.batch_size):
             batch = [prompt_text(tokenizer, p) for p in prompts[start:start + sampling.batch_size]]
@@ -58,25 +61,14 @@ def generate(model: Any, tokenizer: Any, prompts: Sequence[Any], sampling: Sampl
             # Seed per batch so a batch's output does not depend on how many batches came before.
             torch.manual_seed(sampling.seed + start)
             with torch.no_grad():
-                out = model.generate(**enc, **_sampling_kwargs(sampling, text_tok))
+                out = generator.generate(**enc, **_sampling_kwargs(sampling, text_tok))
             results.extend(_decode(out[:, enc["input_ids"].shape[1]:], text_tok, sampling,
                                    _stop_ids(text_tok, model)))
             if progress is not None:
                 progress(len(batch))
     finally:
-        if merged:
-            model.unmerge_adapter()
         model.train(was_training)
     return results
-
-
-def _merge_lora(model: Any) -> bool:
-    """Fold LoRA weights into the base layers for generation: the unmerged adapter adds two
-    small matmuls per adapted layer per token, a large share of a 135M model's decode time."""
-    if not hasattr(model, "merge_adapter") or not getattr(model, "peft_config", None):
-        return False
-    model.merge_adapter()
-    return True
 
 
 def _sampling_kwargs(sampling: Sampling, tok: Any) -> dict:

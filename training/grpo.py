@@ -42,6 +42,9 @@ class GrpoSettings:
     gradient_checkpointing: bool = False
     report_to: str = "none"
     logging_steps: int = 1
+    scale_rewards: str | None = None  # TRL: "group" | "batch" | "none"
+    num_iterations: int | None = None  # policy updates per generated batch
+    fast_generation: bool = True  # generate on a merged copy of the LoRA model (fastgen.py)
 
 
 def grpo_config(settings: GrpoSettings, output_dir: Path) -> Any:
@@ -50,7 +53,8 @@ def grpo_config(settings: GrpoSettings, output_dir: Path) -> Any:
 
     optional = {k: getattr(settings, k) for k in
                 ("top_k", "min_p", "loss_type", "importance_sampling_level",
-                 "mask_truncated_completions") if getattr(settings, k) is not None}
+                 "mask_truncated_completions", "scale_rewards", "num_iterations")
+                if getattr(settings, k) is not None}
     if settings.use_vllm:
         optional.update(use_vllm=True, vllm_mode="colocate",
                         vllm_enable_sleep_mode=settings.vllm_sleep_mode)
@@ -85,11 +89,17 @@ def train_dataset(rows: Sequence[dict], tokenizer: Any, max_prompt_length: int) 
 
 
 def build_trainer(model: Any, tokenizer: Any, reward_funcs: Sequence[Any], dataset: Any,
-                  config: Any, callbacks: Sequence[Any] = (), **trainer_kwargs: Any) -> Any:
+                  config: Any, callbacks: Sequence[Any] = (), fast_generation: bool = True,
+                  **trainer_kwargs: Any) -> Any:
+    """TRL's GRPOTrainer; with ``fast_generation`` its HF generation runs on a merged copy of
+    the LoRA model (:mod:`strategy_gym.training.fastgen`), same sampling, no adapter cost."""
     from transformers.trainer_callback import PrinterCallback, ProgressCallback
     from trl import GRPOTrainer
 
-    trainer = GRPOTrainer(model=model, reward_funcs=list(reward_funcs), args=config,
+    from strategy_gym.training.fastgen import fast_grpo_trainer_class
+
+    trainer_class = fast_grpo_trainer_class() if fast_generation else GRPOTrainer
+    trainer = trainer_class(model=model, reward_funcs=list(reward_funcs), args=config,
                           train_dataset=dataset, processing_class=tokenizer,
                           callbacks=list(callbacks), **trainer_kwargs)  # e.g. environment_factory
     trainer.remove_callback(ProgressCallback)  # our rich bar replaces tqdm and raw log dicts

@@ -19,6 +19,19 @@ TESTED_PINS: dict[str, tuple[str, str]] = {
     "datasets": ("5.2", "5.3"),
     "gguf": ("0.19", "0.20"),
 }
+# The Unsloth backend's set (pyproject's ``unsloth`` extra, installed instead of ``train``):
+# unsloth 2026.10.9 pins trl and datasets below the transformers backend's ranges; this set
+# imported and ran TRL's GRPOTrainer on an H200 (torch 2.11, transformers 5.17, peft 0.21).
+UNSLOTH_PINS: dict[str, tuple[str, str]] = {
+    **TESTED_PINS,
+    "trl": ("1.15", "1.16"),
+    "datasets": ("4.8", "4.9"),
+    "unsloth": ("2026.10.9", "2026.10.10"),
+    "unsloth_zoo": ("2026.10.9", "2026.10.10"),
+    "bitsandbytes": ("0.50", "0.51"),
+}
+BACKEND_PINS = {"transformers": TESTED_PINS, "unsloth": UNSLOTH_PINS}
+BACKEND_EXTRAS = {"transformers": "train", "unsloth": "unsloth"}
 # Pins never required: reported when present, ignored when absent.
 OPTIONAL_PACKAGES = ("unsloth", "vllm", "bitsandbytes")
 
@@ -53,17 +66,24 @@ def installed_version(package: str) -> str | None:
         return None
 
 
-def check_pins() -> list[PinCheck]:
-    """One row per pinned package: installed version and whether it is in the tested range."""
+def pins_for(backend: str = "transformers") -> dict[str, tuple[str, str]]:
+    if backend not in BACKEND_PINS:
+        raise ValueError(f"unknown backend {backend!r}; known: {', '.join(BACKEND_PINS)}")
+    return BACKEND_PINS[backend]
+
+
+def check_pins(backend: str = "transformers") -> list[PinCheck]:
+    """One row per package pinned for ``backend``: installed version, and whether it is in
+    the tested range."""
     rows = []
-    for package, (low, high) in TESTED_PINS.items():
+    for package, (low, high) in pins_for(backend).items():
         found = installed_version(package)
         ok = found is not None and within(found, low, high)
         rows.append(PinCheck(package, found, f">={low},<{high}", ok))
     return rows
 
 
-def pyproject_spec(package: str) -> str:
-    """The requirement string this table implies, as written in pyproject's train extra."""
-    low, high = TESTED_PINS[package]
-    return f"{package}>={low},<{high}"
+def pyproject_spec(package: str, backend: str = "transformers") -> str:
+    """The requirement string this table implies, as written in the backend's extra."""
+    low, high = pins_for(backend)[package]
+    return f"{package.replace('_', '-')}>={low},<{high}"

@@ -14,7 +14,12 @@ from typing import Any
 
 from strategy_gym.core.messages import completion_text
 from strategy_gym.training.generation import Generated, Sampling, generate, prompt_lengths
-from strategy_gym.training.pins import OPTIONAL_PACKAGES, check_pins, installed_version
+from strategy_gym.training.pins import (
+    BACKEND_EXTRAS,
+    OPTIONAL_PACKAGES,
+    check_pins,
+    installed_version,
+)
 from strategy_gym.training.tasks import format_flags, format_summary, prompts_of
 
 
@@ -42,12 +47,15 @@ class PreflightResult:
         return [c for c in self.checks if c.status == "fail"]
 
 
-def version_checks(allow_untested: bool = False) -> list[Check]:
+def version_checks(allow_untested: bool = False, backend: str = "transformers") -> list[Check]:
+    """The backend's pinned set (pins.BACKEND_PINS): each package installed and in range."""
     rows = []
-    for pin in check_pins():
+    extra = BACKEND_EXTRAS.get(backend, "train")
+    for pin in check_pins(backend):
         if pin.installed is None:
             rows.append(Check(f"version {pin.package}", "fail",
-                              f"not installed; tested {pin.tested} (pip install -e '.[train]')"))
+                              f"not installed; tested {pin.tested} for the {backend} backend "
+                              f"(pip install -e '.[{extra}]')"))
             continue
         status = "ok" if pin.ok else ("warn" if allow_untested else "fail")
         rows.append(Check(f"version {pin.package}", status,

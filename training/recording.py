@@ -20,7 +20,8 @@ class RecordingReward:
     def __init__(self, fn: Callable[..., list], name: str | None = None) -> None:
         self.fn = fn
         self.__name__ = name or getattr(fn, "__name__", type(fn).__name__)
-        self.seconds = 0.0
+        self.seconds = 0.0  # cumulative over the whole run
+        self._unreported_seconds = 0.0  # since the last take_step_seconds()
         self.calls = 0
         self.last_texts: list[str] = []
         self.last_rewards: list[float | None] = []
@@ -29,11 +30,19 @@ class RecordingReward:
     def __call__(self, completions: Sequence[Any], **kwargs: Any) -> list:
         start = time.perf_counter()
         rewards = self.fn(completions=completions, **kwargs)
-        self.seconds += time.perf_counter() - start
+        elapsed = time.perf_counter() - start
+        self.seconds += elapsed
+        self._unreported_seconds += elapsed
         self.calls += 1
         self.last_texts = completion_texts(completions)
         self.last_rewards = list(rewards)
         return rewards
+
+    def take_step_seconds(self) -> float:
+        """Seconds spent in this reward since the previous call: one GRPO step's reward time
+        when the step logger calls it once per step (``seconds`` keeps the run's total)."""
+        taken, self._unreported_seconds = self._unreported_seconds, 0.0
+        return taken
 
     def new_outcome_counts(self) -> dict[str, int]:
         """Outcome classes counted by the reward object since the last call (if it counts).

@@ -19,7 +19,7 @@ from strategy_gym.envs.seeds import seed_set_spec
 from strategy_gym.training.backend import BackendError, choose_backend
 from strategy_gym.training.cache import ModelFetchError
 from strategy_gym.training.environments import PlayMode
-from strategy_gym.training.evaluation import EvalResult, evaluate, write_eval
+from strategy_gym.training.evaluation import EvalResult, evaluate, load_eval, write_eval
 from strategy_gym.training.generation import Sampling
 from strategy_gym.training.grpo import (
     GrpoSettings,
@@ -104,7 +104,7 @@ class Run:
         device = pick_device(str(cfg.run.device))
         backend, use_vllm, why = choose_backend(str(cfg.trainer.backend), device,
                                                 bool(cfg.trainer.use_vllm))
-        checks = version_checks(bool(cfg.run.get("allow_untested_versions", False)))
+        checks = version_checks(bool(cfg.run.get("allow_untested_versions", False)), backend)
         checks += backend_env_checks(why, use_vllm, bool(cfg.trainer.vllm_sleep_mode))
         early = PreflightResult(checks=list(checks))
         if early.failures():
@@ -145,6 +145,11 @@ class Run:
                 handle.write(json.dumps(row, default=repr) + "\n")
         self.resumed_from = (last_checkpoint(self.run_dir / "checkpoints")
                              if self.cfg.run.resume else None)
+        if self.resumed_from:  # keep the earlier invocations' evaluations (before, after priming)
+            for phase in ("before", "after_priming"):
+                earlier = load_eval(self.run_dir, phase)
+                if earlier is not None:
+                    self.evals[phase] = earlier
         self.console.print(f"run directory: {self.run_dir}"
                            + (f" (resuming from {self.resumed_from})" if self.resumed_from else ""))
         return self.run_dir
@@ -162,6 +167,9 @@ class Run:
                                "success rate over the played seeds)")
             return None  # type: ignore[return-value]
         if phase == "after_priming" and not self.cfg.trainer.eval.get("after_priming", True):
+            return self.evals.get(phase)  # type: ignore[return-value]
+        if phase == "before" and (not self.cfg.trainer.eval.get("before", True)
+                                  or phase in self.evals):  # off, or kept from before a resume
             return self.evals.get(phase)  # type: ignore[return-value]
         start = time.perf_counter()
         sampling = self._eval_sampling()
@@ -234,6 +242,7 @@ class Run:
         trainer = build_trainer(self.loaded.model, self.loaded.tokenizer, self.rewards, dataset,
                                 config,
                                 [smoke, self.step_logger],
+                                fast_generation=settings.fast_generation,
                                 **(self.play.trainer_kwargs() if self.play else {}))
         try:
             trainer.train(resume_from_checkpoint=self.resumed_from)
@@ -286,7 +295,7 @@ class Run:
             smoke=self.smoke,
             preflight_lines=[f"{c.name}: {c.status} - {c.detail}" for c in self.preflight.checks],
             timings=self.timings, interrupted=self.interrupted,
-            artefacts=sorted(p.name for p in self._dir().iterdir()),
+            artefacts=sorted(p.name for p in self._dir().iterdir()), device=self.device,
         )
         return write_report(inputs, self._dir())
 
@@ -333,6 +342,8 @@ class Run:
             mask_truncated_completions=t.mask_truncated_completions,
             gradient_checkpointing=bool(t.gradient_checkpointing),
             report_to=str(self.cfg.run.report_to), logging_steps=int(t.logging_steps),
+            scale_rewards=t.get("scale_rewards"), num_iterations=t.get("num_iterations"),
+            fast_generation=bool(t.get("fast_generation", True)),
         )
 
     def _resolved_cfg(self) -> DictConfig:

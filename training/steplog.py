@@ -55,7 +55,7 @@ def step_row(step: int, logs: dict, seconds: float, rewards: Sequence[RecordingR
         metrics = getattr(fn.fn, "step_metrics", None)
         if callable(metrics):
             row.update({key: _number(value) for key, value in metrics().items()})
-    row["reward_seconds"] = round(sum(fn.seconds for fn in rewards), 3)
+    row["reward_seconds"] = round(sum(fn.take_step_seconds() for fn in rewards), 3)  # this step
     return row
 
 
