@@ -24,9 +24,12 @@ from strategy_gym.training.generation import Sampling
 from strategy_gym.training.grpo import (
     GrpoSettings,
     build_trainer,
+    checkpoint_step,
+    checkpoint_write_failure,
     grpo_config,
     last_checkpoint,
     train_dataset,
+    trim_step_logs,
 )
 from strategy_gym.training.lora import attach_lora, trainable_summary
 from strategy_gym.training.models import (
@@ -145,6 +148,8 @@ class Run:
                 handle.write(json.dumps(row, default=repr) + "\n")
         self.resumed_from = (last_checkpoint(self.run_dir / "checkpoints")
                              if self.cfg.run.resume else None)
+        if self.cfg.run.resume:  # steps after the checkpoint are trained (and logged) again
+            trim_step_logs(self.run_dir, checkpoint_step(self.resumed_from))
         if self.resumed_from:  # keep the earlier invocations' evaluations (before, after priming)
             for phase in ("before", "after_priming"):
                 earlier = load_eval(self.run_dir, phase)
@@ -245,7 +250,7 @@ class Run:
                                 fast_generation=settings.fast_generation,
                                 **(self.play.trainer_kwargs() if self.play else {}))
         try:
-            trainer.train(resume_from_checkpoint=self.resumed_from)
+            self._train(trainer)
         finally:
             self.step_logger.stop()
             for fn in self.rewards:
@@ -304,6 +309,18 @@ class Run:
         if self.run_dir is None:
             self.open_directory()
         return self.run_dir  # type: ignore[return-value]
+
+    def _train(self, trainer: Any) -> None:
+        """``trainer.train``; a save that fails (a full disk) ends the run with one paragraph
+        naming the intact previous checkpoint, instead of a traceback."""
+        try:
+            trainer.train(resume_from_checkpoint=self.resumed_from)
+        except Exception as exc:
+            failure = checkpoint_write_failure(exc, self._dir() / "checkpoints")
+            if failure is None:
+                raise
+            self.console.print(f"[bold red]error:[/] {failure}", soft_wrap=True)
+            raise SystemExit(3) from None
 
     def _ensure_lora(self) -> None:
         if self.backend == "transformers":
