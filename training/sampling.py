@@ -68,7 +68,8 @@ def _run_target(run_dir: Path, device: str) -> ModelTarget:
     cfg = OmegaConf.load(run_dir / "config.yaml")
     spec = ModelSpec.from_mapping(cfg.model)
     loaded = _with_adapter(resolve_model(spec, device=device), run_dir / "adapter")
-    options = OmegaConf.to_container(cfg.env.get("task_options") or {}, resolve=True)
+    node = cfg.env.get("task_options")
+    options = OmegaConf.to_container(node, resolve=True) if node else {}
     e = cfg.trainer.eval
     tokens = min(int(e.max_new_tokens), int(cfg.trainer.get("max_completion_length") or e.max_new_tokens))
     sampling = Sampling(tokens, float(e.temperature), float(e.top_p), int(e.seed), int(e.batch_size))
