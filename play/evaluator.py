@@ -15,10 +15,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from strategy_gym.core.outcomes import STATIC_OUTCOMES, Outcome
+from strategy_gym.core.outcomes import NOT_THE_MODELS_FAULT, STATIC_OUTCOMES, Outcome
 from strategy_gym.play.contract import prepare_strategy
 from strategy_gym.play.game import PlaySettings, StrategyGame
-from strategy_gym.play.master import GameMaster, GameRecord
+from strategy_gym.play.master import GameMaster, GameRecord, TaskCodeError
 from strategy_gym.play.source import reads_argument
 from strategy_gym.sandbox import SandboxPool, SandboxResult
 from strategy_gym.sandbox.session import LOCKSTEP_RUNNER, Session
@@ -190,7 +190,7 @@ class StrategyEvaluator:
         chunks = [(unit.code, seeds) for unit, seeds in plan]
         where = self._backend or self
         for (unit, _), done in zip(plan, where.play_chunks(chunks, record), strict=True):
-            if not done.built and unit.stage is Outcome.OK:
+            if not done.built and unit.stage is Outcome.OK and done.outcome not in NOT_THE_MODELS_FAULT:
                 unit.stage = Outcome.BUILD_ERROR
                 unit.message = f"{done.outcome}: {done.message[:300]}"
             unit.games += done.records
@@ -206,7 +206,14 @@ class StrategyEvaluator:
     def play_chunks(self, chunks: Sequence[Chunk], record: bool = False) -> list[ChunkResult]:
         """One sandbox session per (code, seeds) on the local pool, the games stepped by a
         :class:`GameMaster` here. Remote backends run this very method next to their pools."""
-        masters = [GameMaster(self.game, seeds, record) for _, seeds in chunks]
+        try:
+            masters = [GameMaster(self.game, seeds, record) for _, seeds in chunks]
+        except TaskCodeError as exc:  # the env itself cannot be made: no game is played
+            failed = SandboxResult(Outcome.TASK_ERROR, str(exc)[:500])
+            return [ChunkResult(True, failed.outcome, failed.message,
+                                tuple(GameRecord(int(s), Outcome.TASK_ERROR, message=failed.message)
+                                      for s in seeds))
+                    for _, seeds in chunks]  # fmt: skip
         sessions = [self._session(code, master, seeds)
                     for (code, seeds), master in zip(chunks, masters, strict=True)]  # fmt: skip
         return [ChunkResult(master.built, result.outcome, result.message,
@@ -227,6 +234,8 @@ class StrategyEvaluator:
             return []
         try:
             return self._ensure_pool().run_sessions(sessions)
+        except TaskCodeError as exc:  # the task's game failed to start: the plug-in's bug
+            return [SandboxResult(Outcome.TASK_ERROR, str(exc)[:500]) for _ in sessions]
         except (OSError, RuntimeError) as exc:  # the pool itself broke: outcomes, not a crash
             self.close()
             message = f"sandbox pool failed: {exc}"

@@ -68,7 +68,7 @@ class GameMaster:
     def __init__(self, game: StrategyGame, seeds: Sequence[int], record: bool = False) -> None:
         self.game = game
         self.record = record
-        self._games = [_Game(int(seed), game.make_env()) for seed in seeds]
+        self._games = [_Game(int(seed), _task_call(game.make_env)) for seed in seeds]
         self.built = False
 
     # Driver -------------------------------------------------------------------------------
@@ -76,7 +76,7 @@ class GameMaster:
         self.built = False
         for g in self._games:
             obs, g.info = g.env.reset(seed=g.seed)
-            g.view = self.game.view(obs, g.info)
+            g.view = _task_call(self.game.view, obs, g.info)
             g.reward, g.steps, g.idle, g.outcome, g.message = 0.0, 0, 0, None, ""
             g.actions, g.frames = [], []
 
@@ -119,19 +119,19 @@ class GameMaster:
             self._end(g, outcome, _text(answer.get("message")))
             return
         try:
-            action = self.game.decode(answer["value"], g.info)
+            action = _task_call(self.game.decode, answer["value"], g.info)
         except InvalidMove as exc:
             self._end(g, Outcome.INVALID_ACTION, _text(str(exc)))
             return
-        obs, reward, terminated, truncated, g.info = g.env.step(action)
+        obs, reward, terminated, truncated, g.info = _task_call(g.env.step, action)
         g.steps += 1
         g.reward += float(reward)
         g.actions.append(action)
-        g.view = self.game.view(obs, g.info)
+        g.view = _task_call(self.game.view, obs, g.info)
         stalled = self.game.stalled is not None and self.game.stalled(g.info)
         g.idle = g.idle + 1 if stalled else 0
         if terminated or truncated:
-            self._end(g, self.game.judge(bool(terminated), bool(truncated), g.info))
+            self._end(g, _task_call(self.game.judge, bool(terminated), bool(truncated), g.info))
         elif g.idle >= self.game.stall_limit:
             self._end(g, Outcome.STALLED, f"{g.idle} moves in a row changed nothing")
         elif g.steps >= self.game.max_moves:
@@ -148,6 +148,24 @@ class GameMaster:
             g.seed, g.outcome, float(score), moves, float(self.game.progress(g.info)),
             dict(self.game.detail(g.info)), g.message, tuple(g.actions), tuple(g.frames),
         )  # fmt: skip
+
+
+class TaskCodeError(RuntimeError):
+    """The task's own game code (view, codec, judge, env) raised: the plug-in's bug, reported
+    as ``task_error`` with the function and file that raised."""
+
+
+def _task_call(fn: Any, *args: Any) -> Any:
+    try:
+        return fn(*args)
+    except InvalidMove:
+        raise
+    except Exception as exc:
+        target = getattr(fn, "func", fn)  # a functools.partial names its function
+        code = getattr(target, "__code__", None)
+        where = f" in {code.co_filename}:{code.co_firstlineno}" if code else ""
+        name = getattr(target, "__qualname__", repr(target))
+        raise TaskCodeError(f"{name}{where} raised {type(exc).__name__}: {exc}") from exc
 
 
 def _text(value: object) -> str:

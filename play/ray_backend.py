@@ -26,6 +26,9 @@ from strategy_gym.play.game import PlaySettings, StrategyGame
 from strategy_gym.play.master import GameMaster
 from strategy_gym.sandbox import SandboxResult
 
+# The counters of RayBackend.stats (summary() gives each, 0 when it never happened).
+_STATS = ("chunks", "jobs", "resubmitted", "actors_lost", "max_in_flight")
+
 
 def _ray() -> Any:
     try:
@@ -55,12 +58,16 @@ class PlayActor:
 class RayBackend:
     """Plays chunks on ``actors`` Ray actors (default: one per CPU of the cluster divided by
     ``workers_per_actor``), spread over the nodes. ``address``: passed to ``ray.init`` when
-    Ray is not initialised yet (None: a local Ray, or ``RAY_ADDRESS``)."""
+    Ray is not initialised yet (None: a local Ray, or ``RAY_ADDRESS``). ``num_cpus``: the CPUs
+    of a local Ray started here (None: all of this machine's); not used to join a cluster."""
+
+    name = "ray"
 
     def __init__(self, game: StrategyGame, settings: PlaySettings | None = None,
                  actors: int | None = None, workers_per_actor: int = 1,
                  address: str | None = None, max_in_flight: int = 2, max_attempts: int = 3,
-                 replacements: int | None = None, start_timeout_s: float = 120.0) -> None:  # fmt: skip
+                 replacements: int | None = None, start_timeout_s: float = 120.0,
+                 num_cpus: int | None = None) -> None:  # fmt: skip
         if actors is not None and actors < 1:
             raise ValueError(f"actors must be >= 1, got {actors}")
         if workers_per_actor < 1 or max_in_flight < 1 or max_attempts < 1:
@@ -74,12 +81,15 @@ class RayBackend:
         self.max_attempts = max_attempts
         self.replacements = replacements
         self.start_timeout_s = start_timeout_s
+        self.num_cpus = num_cpus
+        self._cluster_cpus = 0
+        self._where = "not started"  # how this backend found its cluster, for summary()
         self._handles: list[Any] = []  # None where an actor was lost (its slot stays empty)
         self._ready: list[bool] = []  # jobs go only to actors that came up
         self._starting: dict[Any, int] = {}  # readiness ref -> slot
         self._replaced = 0
         self._started_ray = False
-        # jobs, resubmitted, actors_lost, max_in_flight (the most seen on one actor)
+        # chunks, jobs, resubmitted, actors_lost, max_in_flight (the most seen on one actor)
         self.stats: Counter[str] = Counter()
 
     # lifecycle ------------------------------------------------------------------------------
@@ -87,12 +97,18 @@ class RayBackend:
         if self._handles:
             return
         ray = _ray()
-        if not ray.is_initialized():
-            ray.init(address=self.address, include_dashboard=False, log_to_driver=False)
-            self._started_ray = True
+        self._started_ray = not ray.is_initialized()  # then close() shuts it down again
+        if self._started_ray:
+            local = self.address is None and not os.environ.get("RAY_ADDRESS")
+            extra = {"num_cpus": self.num_cpus} if local and self.num_cpus else {}
+            ray.init(address=self.address, include_dashboard=False, log_to_driver=False, **extra)
+            self._where = ("a local Ray started here" if local else
+                           f"Ray at {self.address or os.environ['RAY_ADDRESS']}")
+        else:
+            self._where = "the Ray this process had joined"
+        self._cluster_cpus = int(ray.cluster_resources().get("CPU", 1))
         if self.actors is None:
-            cpus = int(ray.cluster_resources().get("CPU", 1))
-            self.actors = max(1, cpus // self.workers_per_actor)
+            self.actors = max(1, self._cluster_cpus // self.workers_per_actor)
         if self.replacements is None:
             self.replacements = self.actors
         for _ in range(self.actors):
@@ -119,6 +135,14 @@ class RayBackend:
             self._lost(slot, exc)
         else:
             self._ready[slot] = self._handles[slot] is not None
+
+    def summary(self) -> dict[str, Any]:
+        """Where the games went and what happened there (for a run's report): the cluster's
+        CPUs, the actors, whether this process started Ray, and the ``stats`` counters."""
+        return {"backend": self.name, "where": self._where, "started_ray": self._started_ray,
+                "cluster_cpus": self._cluster_cpus, "actors": self.actors or 0,
+                **{key: int(self.stats[key]) for key in _STATS},
+                **{key: int(value) for key, value in self.stats.items()}}  # fmt: skip
 
     def where(self) -> list[dict[str, Any]]:
         """Node id and pid of every live actor, in slot order (waits for them to start)."""
@@ -147,7 +171,6 @@ class RayBackend:
         self._handles, self._ready, self._starting = [], [], {}
         if self._started_ray:
             ray.shutdown()
-            self._started_ray = False
 
     def __enter__(self) -> RayBackend:
         return self
@@ -161,6 +184,7 @@ class RayBackend:
             return []
         self._start()
         ray = _ray()
+        self.stats["chunks"] += len(chunks)
         size = self.workers_per_actor  # one job fills one actor's pool
         jobs = [list(chunks[i : i + size]) for i in range(0, len(chunks), size)]
         results: list[list[ChunkResult] | None] = [None] * len(jobs)

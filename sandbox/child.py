@@ -143,8 +143,9 @@ def execute(job: dict, code: types.CodeType, runner: Callable[..., Any],
         return memory_body  # prepared beforehand: no allocation needed here
     except RecursionError:
         result = body("runtime_error", "RecursionError: maximum recursion depth exceeded")
-    except NotPlainData as exc:
-        result = body("runtime_error", f"runner returned non-plain data: {exc}")
+    except NotPlainData as exc:  # the runner's author, not the model: runners.call and
+        # lockstep convert the model's own values and turn bad ones into invalid_action
+        result = body("task_error", f"runner {job['runner']} returned non-plain data: {exc}")
     except BaseException as exc:  # SystemExit, KeyboardInterrupt raised by the code too
         result = body("runtime_error", describe(exc))
     if printer.overflowed:

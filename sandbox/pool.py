@@ -623,7 +623,7 @@ class SandboxPool:
             views = state.session.driver.advance(answers)
             reply = _encode_views(views)
         except Exception as exc:  # the task's own code (view, codec, env) failed
-            message = f"the task's game code failed: {type(exc).__name__}: {str(exc)[:300]}"
+            message = f"the task's game code failed: {str(exc)[:500]}"
             self._child_failed(link, Outcome.TASK_ERROR, message)
             return False
         state.steps += 1

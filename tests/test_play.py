@@ -134,3 +134,25 @@ def test_a_worker_killed_mid_batch_loses_no_game():
         evs = evaluator.evaluate([slow, CORNER], [[1, 2], [3, 4]], raw_code=True)
     for ev in evs:
         assert ev.built and all(g.outcome not in (Outcome.CRASHED, Outcome.INFRA_ERROR) for g in ev.games)
+
+
+def _broken_view(obs, info):
+    raise KeyError("the plug-in forgot a key")
+
+
+def test_a_task_whose_game_code_raises_gets_task_errors_naming_its_function_and_file():
+    from dataclasses import replace
+
+    broken = replace(GAME, view=_broken_view)
+    with StrategyEvaluator(broken, workers=1) as evaluator:
+        (ev,) = evaluator.evaluate([CORNER], [[1, 2]], raw_code=True)
+    assert [g.outcome for g in ev.games] == [Outcome.TASK_ERROR] * 2
+    assert "_broken_view" in ev.games[0].message and "test_play.py" in ev.games[0].message
+
+
+def test_a_runner_returning_non_plain_data_is_the_task_authors_error():
+    job = Job("def f():\n    return 1\n", "play_fixtures.bad_runner:returns_a_set", {},
+              SandboxPolicy(entry_point="f"))
+    with SandboxPool(workers=1) as pool:
+        result = pool.run(job)
+    assert result.outcome is Outcome.TASK_ERROR and "returns_a_set" in result.message

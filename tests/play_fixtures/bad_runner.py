@@ -1,0 +1,5 @@
+"""A plug-in runner with its author's bug: it returns a set, which is not plain data."""
+
+
+def returns_a_set(fn, payload):
+    return {fn()}
