@@ -39,6 +39,12 @@ Seeds: a dataset column ``game_seed`` (one per row, repeated by TRL for every co
 group) picks the seeds; without it they come from ``trainer_state.global_step`` or, last, a
 hash of the batch. Either way every completion of one GRPO group plays the same seeds.
 
+Where the games are played: ``backend="local"`` (a sandbox pool of ``workers`` here, the
+default) or ``backend="ray"`` (sandbox pools in Ray actors; ``ray_address`` for
+``ray.init(address=...)``, None for a local Ray of ``ray_num_cpus`` CPUs; needs the ``ray``
+extra). The numbers are the same either way; ``train_env.py`` sets these from
+``trainer.sandbox``.
+
 The import allowlist is the sandbox's, narrower than the notebook's "any stdlib module":
 ``import os`` costs -20 here.
 """
@@ -186,6 +192,11 @@ class StrategyReward:
         # step log that sums over reward functions counts each completion once.
         self.reports_outcomes = reports_outcomes
 
+    def backend_summary(self) -> dict[str, Any] | None:
+        """Where the preset's games were played (see ``StrategyEvaluator.backend_summary``);
+        reported by the same one function as the outcome counts."""
+        return self.evaluator.backend_summary() if self.reports_outcomes else None
+
     def outcome_counts(self) -> dict[str, int] | None:
         """Cumulative outcome classes of the completions evaluated so far (step-log hook)."""
         return dict(self.evaluator.outcome_counts) if self.reports_outcomes else None
@@ -207,11 +218,14 @@ class StrategyReward:
 
 def notebook_rewards(game: StrategyGame, time_limit_s: float = 5.0, workers: int = 2,
                      seed_pool: SeedSet | None = None, base_seed: int = 0,
-                     **play: Any) -> list[StrategyReward]:  # fmt: skip
-    """function_works, no_cheating, strategy_succeeds with the gpt-oss notebook's values."""
+                     backend: str | Any = "local", ray_address: str | None = None,
+                     ray_num_cpus: int | None = None, **play: Any) -> list[StrategyReward]:  # fmt: skip
+    """function_works, no_cheating, strategy_succeeds with the gpt-oss notebook's values.
+    ``backend``, ``ray_address``, ``ray_num_cpus``: where the games are played (module doc)."""
     settings = PlaySettings(time_limit_s=time_limit_s, extraction="notebook", **play)
     plan = SeedPlan(seed_pool or builtin_seed_set("train"), 1, "batch", base_seed)
-    evaluator = StrategyEvaluator(game, settings, workers=workers)
+    evaluator = StrategyEvaluator(game, settings, workers=workers, backend=backend,
+                                  ray_address=ray_address, ray_num_cpus=ray_num_cpus)  # fmt: skip
     return [
         StrategyReward("function_works", notebook_function_works, evaluator, plan, True),
         StrategyReward("no_cheating", notebook_no_cheating, evaluator, plan),
@@ -222,7 +236,8 @@ def notebook_rewards(game: StrategyGame, time_limit_s: float = 5.0, workers: int
 def shaped_rewards(game: StrategyGame, seeds_per_group: int = 4, progress_weight: float = 0.2,
                    broken_penalty: float = 0.5, time_limit_s: float = 1.0, workers: int = 2,
                    seed_pool: SeedSet | None = None, base_seed: int = 0,
-                   **play: Any) -> list[StrategyReward]:  # fmt: skip
+                   backend: str | Any = "local", ray_address: str | None = None,
+                   ray_num_cpus: int | None = None, **play: Any) -> list[StrategyReward]:  # fmt: skip
     """function_works, no_cheating, strategy_succeeds with the shaped values (module doc).
 
     ``time_limit_s`` is per game. A reference strategy plays a 4x4 game to 256 in about
@@ -234,7 +249,8 @@ def shaped_rewards(game: StrategyGame, seeds_per_group: int = 4, progress_weight
         raise ValueError("progress_weight and broken_penalty must be >= 0")
     settings = PlaySettings(time_limit_s=time_limit_s, **play)
     plan = SeedPlan(seed_pool or builtin_seed_set("train"), seeds_per_group, "group", base_seed)
-    evaluator = StrategyEvaluator(game, settings, workers=workers)
+    evaluator = StrategyEvaluator(game, settings, workers=workers, backend=backend,
+                                  ray_address=ray_address, ray_num_cpus=ray_num_cpus)  # fmt: skip
 
     def strategy_score(ev: StrategyEvaluation) -> float:
         return shaped_strategy_score(ev, progress_weight, broken_penalty)

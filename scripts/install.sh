@@ -21,7 +21,7 @@ fi
 if ! .venv/bin/python -c "import torch" 2>/dev/null; then
   .venv/bin/python -m pip install -q "torch==2.13.0"
 fi
-.venv/bin/python -m pip install -q -e ".[train,math,dev]"
+.venv/bin/python -m pip install -q -e ".[train,math,dev,ray]"  # ray: the Ray sandbox backend, so its tests run in CI
 # Headless Chromium renders the evaluator's report.html in tests/test_eval_html.py (Debian package).
 if ! command -v chromium >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then
   SUDO=$([ "$(id -u)" -eq 0 ] || echo sudo)

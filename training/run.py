@@ -6,6 +6,7 @@ report); the state they share (task, model, rows, run directory, results) lives 
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import time
 from dataclasses import dataclass, field
@@ -121,6 +122,7 @@ class Run:
                               f"is a {spec.modality} model; pick a matching model. Nothing was "
                               "written.")
         play = _play_mode(cfg, task)
+        _sandbox_options(cfg, task, play)  # a Ray backend that cannot work fails here
         with console.status(f"loading {spec.name} ..."):
             loaded = _load(spec, device, backend, use_vllm)
         if play is None:
@@ -233,8 +235,9 @@ class Run:
         self._ensure_lora()
         t = self.cfg.trainer
         env = self.cfg.env
+        options = {**_sandbox_options(self.cfg, self.task, self.play), **(env.reward_options or {})}
         self.rewards = wrap_rewards(self.play.rewards() if self.play else
-                                    self.task.rewards(env.preset, **(env.reward_options or {})))
+                                    self.task.rewards(env.preset, **options))
         settings = self._grpo_settings()
         smoke = SmokeCallback(int(t.smoke_steps))
         self.step_logger = StepLogger(self._dir(), self.rewards, settings.max_steps, self.console,
@@ -255,6 +258,8 @@ class Run:
             self.step_logger.stop()
             for fn in self.rewards:
                 fn.close()
+            for line in _sandbox_lines(self.rewards):
+                self.console.print(line)
             self.smoke = smoke.verdict
             self.timings["grpo"] = time.perf_counter() - start
         if not self.smoke.ok:
@@ -294,7 +299,8 @@ class Run:
             reward_names=[fn.__name__ for fn in self.rewards],
             reward_lines=[f"preset {env.preset or self.task.default_preset}: "
                           + ", ".join(fn.__name__ for fn in self.rewards),
-                          f"contract: {self.task.contract.name}"],
+                          f"contract: {self.task.contract.name}",
+                          *_sandbox_lines(self.rewards)],
             config_yaml=OmegaConf.to_yaml(self._resolved_cfg().trainer),
             evals=self.evals, steps=self.step_logger.rows if self.step_logger else [],
             smoke=self.smoke,
@@ -443,6 +449,43 @@ def _play_mode(cfg: DictConfig, task: Any) -> PlayMode | None:
         return PlayMode.from_config(cfg.env, task)
     except ValueError as exc:
         raise ConfigError(f"{exc}. Nothing was written.") from None
+
+
+def _sandbox_options(cfg: DictConfig, task: Any, play: PlayMode | None) -> dict:
+    """``trainer.sandbox`` as the strategy reward presets' options ({} for the local pool)."""
+    node = cfg.trainer.get("sandbox") or {}
+    backend = str(node.get("backend") or "local")
+    if backend == "local":
+        return {}
+    if backend != "ray":
+        raise ConfigError(f"trainer.sandbox.backend must be local or ray, got {backend!r}. "
+                          "Nothing was written.")
+    if task.strategy_game is None or play is not None:
+        raise ConfigError(f"trainer.sandbox.backend=ray plays the games of a strategy task's "
+                          f"rewards (env.mode=code); env={task.name}"
+                          f"{' in play mode' if play else ''} has none. Nothing was written.")
+    if importlib.util.find_spec("ray") is None:
+        raise ConfigError("trainer.sandbox.backend=ray needs ray: pip install "
+                          "'strategy-gym[ray]'. Nothing was written.")
+    cpus = node.get("ray_num_cpus")
+    return {"backend": "ray", "ray_address": node.get("ray_address"),
+            "ray_num_cpus": None if cpus is None else int(cpus)}
+
+
+def _sandbox_lines(rewards: list[RecordingReward]) -> list[str]:
+    """One line per remote sandbox backend the rewards played on (none for the local pool)."""
+    lines = []
+    for fn in rewards:
+        summary = getattr(fn.fn, "backend_summary", None)
+        summary = summary() if callable(summary) else None
+        if not summary or summary.get("backend") == "local":
+            continue
+        lines.append(f"sandbox: {summary['backend']}, {summary.get('where', '?')} "
+                     f"({summary.get('cluster_cpus', 0)} "
+                     f"CPUs, {summary.get('actors', 0)} actors): {summary.get('chunks', 0)} "
+                     f"sessions in {summary.get('jobs', 0)} jobs, {summary.get('resubmitted', 0)} "
+                     f"resubmitted, {summary.get('actors_lost', 0)} actors lost")
+    return lines
 
 
 def _plain_options(node: Any) -> dict:
