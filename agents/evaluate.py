@@ -12,15 +12,6 @@ The engine lives in :mod:`strategy_gym.agents.evaluation`.
 
 from __future__ import annotations
 
-from strategy_gym.agents.evaluate_legacy import (  # noqa: F401 (re-exported for older callers)
-    REFERENCE_STRATEGIES,
-    STRATEGY_DIR,
-    Candidate,
-    CandidateResult,
-    evaluate_candidate,
-    load_candidates,
-    read_completions,
-)
 from strategy_gym.agents.evaluation.cli import main
 
 if __name__ == "__main__":

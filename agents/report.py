@@ -12,11 +12,11 @@ from strategy_gym.core.stats import wilson_interval
 
 def summarize(games: Sequence[Any]) -> dict:
     """Success rate with its Wilson 95% interval, mean score, best-tile and outcome counts of
-    2048 game records (``agents.playout.GameRecord``; kept for ``benchmarks/bench_agents.py``)."""
+    2048 game records (the game master's ``GameRecord`` or expectimax's games)."""
     n = len(games)
     successes = sum(g.success for g in games)
     low, high = wilson_interval(successes, n)
-    tiles = Counter(g.max_tile for g in games)
+    tiles = Counter(_best_tile(g) for g in games)
     return {
         "games": n,
         "successes": successes,
@@ -27,6 +27,11 @@ def summarize(games: Sequence[Any]) -> dict:
         "best_tiles": {str(t): tiles[t] for t in sorted(tiles)},
         "outcomes": dict(sorted(Counter(str(g.outcome) for g in games).items())),
     }
+
+
+def _best_tile(game: Any) -> int:
+    detail = getattr(game, "detail", None)
+    return int(detail["max_tile"]) if detail else int(game.max_tile)
 
 
 def summary_table(summaries: Mapping[str, dict], title: str):

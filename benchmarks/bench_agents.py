@@ -2,46 +2,70 @@
 
     .venv/bin/python benchmarks/bench_agents.py [--seeds4 100] [--seeds6 40]
 
-Random, corner and greedy are plain strategy sources run through the sandbox (the path model
-code takes); expectimax is the numba search on the raw kernels (parallel over seeds). Every
-game is replayed on the trusted side. Speed is moves per second of wall time for the whole
-agent (2 sandbox workers for the sources, numba threads for expectimax), with the ratio to the
-sandboxed greedy agent measured in the same run.
+Random, corner and greedy are plain strategy sources played by the trusted game master through
+the sandbox (the path model code takes); expectimax is the numba search on the raw kernels
+(parallel over seeds). Speed is moves per second of wall time for the whole agent (2 sandbox
+workers for the sources, numba threads for expectimax), with the ratio to the sandboxed greedy
+agent measured in the same run.
 """
 
 from __future__ import annotations
 
 import argparse
 import time
+from dataclasses import dataclass
+from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
 
-from strategy_gym.agents.evaluate import Candidate, evaluate_candidate, load_candidates
 from strategy_gym.agents.expectimax import play_games
-from strategy_gym.agents.playout import PlayConfig, StrategyEvaluator
 from strategy_gym.agents.report import summarize
 from strategy_gym.envs.seeds import builtin_seed_set
+from strategy_gym.play import PlaySettings, StrategyEvaluator
+from strategy_gym.tasks.game2048 import strategy_game
+
+STRATEGIES = Path(__file__).resolve().parent.parent / "agents" / "strategies"
+SOURCES = {"random": "random_moves.py", "corner": "corner.py", "greedy": "greedy.py"}
 
 
-def measure(candidate: Candidate, seeds: list[int], config: PlayConfig, workers: int) -> dict:
-    with StrategyEvaluator(config, workers=workers) as evaluator:
-        evaluator.evaluate(["def strategy(board):\n    return 'W'\n"], [seeds[:1]], raw_code=True)
+@dataclass(frozen=True)
+class _SearchGame:
+    """An expectimax game in the fields ``summarize`` reads."""
+
+    success: bool
+    score: int
+    moves: int
+    max_tile: int
+    outcome: str
+
+
+def measure_source(source: str, seeds: list[int], size: int, workers: int) -> dict:
+    game = strategy_game(size, 2048)
+    with StrategyEvaluator(game, PlaySettings(time_limit_s=60.0), workers=workers) as evaluator:
+        evaluator.evaluate([source], [seeds[:1]], raw_code=True)  # start the workers
         start = time.perf_counter()  # the pool is warm; time only the games
-        result = evaluate_candidate(candidate, seeds, config, evaluator)
+        (ev,) = evaluator.evaluate([source], [seeds], raw_code=True)
         wall = time.perf_counter() - start
-    summary = summarize(result.records())
-    moves = sum(g["moves"] for g in result.games)
-    return {**summary, "moves_per_s": moves / wall, "wall_s": wall}
+    return {**summarize(ev.games), "moves_per_s": sum(g.moves for g in ev.games) / wall, "wall_s": wall}
+
+
+def measure_expectimax(seeds: list[int], size: int, depth: int) -> dict:
+    start = time.perf_counter()
+    played = play_games(seeds, size, 2048, depth=depth, max_moves=size * size * 1024)
+    wall = time.perf_counter() - start
+    games = [_SearchGame(g.status == "success", g.score, g.moves, g.max_tile,
+                         {"success": "success", "failed": "game_over"}.get(g.status, "max_moves"))
+             for g in played]  # fmt: skip
+    return {**summarize(games), "moves_per_s": sum(g.moves for g in games) / wall, "wall_s": wall}
 
 
 def bench_board(size: int, n_seeds: int, depth: int, workers: int, table: Table) -> None:
     seeds = list(builtin_seed_set("eval").first(n_seeds))
-    config = PlayConfig(size=size, target=2048, time_limit_s=60.0)
     play_games(seeds[:1], size, 2048, depth=depth, max_moves=5)  # load the compiled search
-    rows = {}
-    for candidate in load_candidates(["random", "corner", "greedy", f"expectimax:{depth}"]):
-        rows[candidate.name] = measure(candidate, seeds, config, workers)
+    rows = {name: measure_source((STRATEGIES / file).read_text(), seeds, size, workers)
+            for name, file in SOURCES.items()}  # fmt: skip
+    rows[f"expectimax (depth {depth})"] = measure_expectimax(seeds, size, depth)
     peer = rows["greedy"]["moves_per_s"]
     for name, row in rows.items():
         low, high = row["wilson95"]

@@ -4,7 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from strategy_gym.agents.evaluate import REFERENCE_STRATEGIES, STRATEGY_DIR
+from strategy_gym.agents.evaluation.tasks import BUILTIN_2048_STRATEGIES as REFERENCE_STRATEGIES
+from strategy_gym.agents.evaluation.tasks import STRATEGY_DIR
 from strategy_gym.envs.game2048 import new_game
 from strategy_gym.envs.seeds import builtin_seed_set
 from strategy_gym.play import StrategyEvaluator

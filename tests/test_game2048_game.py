@@ -1,4 +1,4 @@
-"""2048 game rules, input validation, trusted replay and the sandbox strategy runner."""
+"""2048 game rules, input validation, determinism and batches."""
 
 from __future__ import annotations
 
@@ -13,12 +13,9 @@ from strategy_gym.envs.game2048 import (
     move_board,
     new_game,
     parse_action,
-    replay,
     reset_batch,
     step_batch,
 )
-from strategy_gym.envs.game2048.strategy_runner import play
-from strategy_gym.sandbox.errors import InvalidAction
 
 
 def exps(values: list[list[int]]) -> np.ndarray:
@@ -132,15 +129,23 @@ def test_batched_api_rejects_bad_arrays() -> None:
         reset_batch([])
 
 
+def _played(actions: str, size: int, seed: int) -> tuple:
+    game = new_game(size, 2048, 0.1, seed)
+    for letter in actions:
+        if game.status == "ongoing":
+            game.step(letter)
+    return game.score, game.max_tile, game.status, game.board.tobytes()
+
+
 def test_same_seed_same_game_different_seed_different_game() -> None:
     actions = "".join(random.Random(5).choice("WASD") for _ in range(300))
-    assert replay(actions, 5, 2048, 0.1, 42) == replay(actions, 5, 2048, 0.1, 42)
+    assert _played(actions, 5, 42) == _played(actions, 5, 42) != _played(actions, 5, 43)
     starts = {new_game(6, seed=s).board.tobytes() for s in range(50)}
     assert len(starts) > 40
 
 
 def test_game_replay_and_batches_agree_whatever_the_batch() -> None:
-    """Seed s plays the same game alone, in a Game, in a replay and at any batch position."""
+    """Seed s plays the same game in a Game, in a fresh Game and at any batch position."""
     size, seeds = 5, [11, 12, 13]
     chooser = random.Random(9)
     actions = [[chooser.randrange(4) for _ in seeds] for _ in range(120)]
@@ -164,8 +169,7 @@ def test_game_replay_and_batches_agree_whatever_the_batch() -> None:
                 np.testing.assert_array_equal(boards[k], games[k].board)
                 np.testing.assert_array_equal(big_boards[where[s]], games[k].board)
     for k, s in enumerate(seeds):
-        result = replay(letters[k], size, 2048, 0.1, s)
-        assert (result.score, result.max_tile, result.status) == (
+        assert _played(letters[k], size, s)[:3] == (
             games[k].score, games[k].max_tile, games[k].status)
 
 
@@ -187,77 +191,3 @@ def test_thread_count_does_not_change_games() -> None:
     finally:
         numba.set_num_threads(default)
     np.testing.assert_array_equal(single, run())
-
-
-def test_replay_outcomes() -> None:
-    ongoing = replay("WASD", 4, 2048, 0.1, 0)
-    assert ongoing.status == "ongoing" and ongoing.ended_by == "actions_exhausted"
-    assert ongoing.actions_applied == 4
-    capped = replay("WASD" * 10, 4, 2048, 0.1, 0, max_moves=7)
-    assert capped.actions_applied == 7 and capped.ended_by == "max_moves"
-    bad = replay("WAxSD", 4, 2048, 0.1, 0)
-    assert (bad.status, bad.ended_by, bad.actions_applied) == ("failed", "invalid_action", 2)
-    assert replay("wasd", 4, 2048, 0.1, 0) == ongoing
-    assert replay("WASDé", 4, 2048, 0.1, 0).ended_by == "invalid_action"
-    with pytest.raises(TypeError, match="actions"):
-        replay(["W"], 4, 2048, 0.1, 0)
-    with pytest.raises(ValueError, match="max_moves"):
-        replay("W", 4, 2048, 0.1, 0, max_moves=-1)
-    won = replay("A", 4, 4, 1.0, 0)  # with p_four = 1 the starting tiles are 4s: won at once
-    assert won.status == "success" and won.actions_applied == 0 and won.ended_by == "success"
-
-
-def _corner_strategy(board):
-    for letter in "ASDW":  # a stdlib-only strategy: first legal of left, down, right, up
-        if letter in _legal(board):
-            return letter
-    return "W"
-
-
-def _legal(board):
-    game = new_game(len(board))
-    game.board[:] = exps(board)
-    return game.legal_actions()
-
-
-def test_runner_actions_replay_to_the_played_game() -> None:
-    payload = {"size": 4, "target": 256, "p_four": 0.1, "seed": 17, "max_moves": 3000}
-    out = play(_corner_strategy, payload)
-    assert set(out) == {"actions", "stalled"} and out["stalled"] is False
-    result = replay(out["actions"], 4, 256, 0.1, 17, max_moves=3000)
-    assert result.status in ("success", "failed") and result.actions_applied == len(out["actions"])
-    game = new_game(4, 256, 0.1, 17)
-    for letter in out["actions"]:
-        game.step(letter)
-    assert (game.score, game.status) == (result.score, result.status)
-
-
-def test_runner_stops_a_stalling_strategy_and_caps_moves() -> None:
-    out = play(lambda board: "W", {"size": 4, "seed": 1, "stall_limit": 5})
-    assert out["stalled"] is True and out["actions"].endswith("WWWWW")
-    capped = play(lambda board: "a", {"size": 6, "seed": 1, "max_moves": 30, "stall_limit": 99})
-    assert len(capped["actions"]) <= 30 and set(capped["actions"]) == {"A"}
-
-
-def test_runner_gives_a_fresh_board_each_turn() -> None:
-    seen = []
-
-    def vandal(board):
-        seen.append([row[:] for row in board])
-        board[0][0] = 2048  # mutating the input must not touch the game
-        board.append([1])
-        return "WASD"[len(seen) % 4]
-
-    out = play(vandal, {"size": 4, "seed": 3, "max_moves": 20})
-    result = replay(out["actions"], 4, 2048, 0.1, 3)
-    assert result.max_tile < 2048 and all(len(b) == 4 for b in seen)
-    game = new_game(4, seed=3)
-    for k, letter in enumerate(out["actions"]):
-        assert seen[k] == game.board_values()
-        game.step(letter)
-
-
-@pytest.mark.parametrize("bad", [None, 1, "X", "up", ["W"], ""])
-def test_runner_raises_invalid_action(bad) -> None:
-    with pytest.raises(InvalidAction):
-        play(lambda board: bad, {"size": 4, "seed": 0})

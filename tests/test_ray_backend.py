@@ -149,3 +149,16 @@ def test_two_nodes_one_actor_each_and_a_node_lost_mid_batch(local_records):
     finally:
         ray.shutdown()
         cluster.shutdown()
+
+
+def test_the_evaluator_cli_plays_on_ray_with_the_same_numbers(tmp_path):
+    pytest.importorskip("ray")
+    import json
+
+    from strategy_gym.agents.evaluate import main
+
+    common = ["corner", "--task", "2048", "--seeds", "eval:6", "--no-progress", "--no-html"]
+    assert main([*common, "--out", str(tmp_path / "local")]) == 0
+    assert main([*common, "--ray", "--workers", "1", "--out", str(tmp_path / "ray")]) == 0
+    local, remote = (json.loads((tmp_path / d / "summary.json").read_text()) for d in ("local", "ray"))
+    assert local["strategies"] == remote["strategies"]

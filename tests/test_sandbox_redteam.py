@@ -23,7 +23,6 @@ from strategy_gym.sandbox import (
 
 ECHO = f"{probe.__name__}:echo_board"
 CALL = "strategy_gym.sandbox.runners:call"
-PLAY = f"{probe.__name__}:play2048"
 BOARD = [[2, 0, 0, 2], [0, 4, 0, 0], [0, 0, 8, 0], [2, 0, 0, 0]]
 FAST = dict(time_limit_s=0.5, memory_limit_mb=128)
 MEM = dict(time_limit_s=5.0, memory_limit_mb=128)
@@ -154,10 +153,10 @@ def test_timeouts_arrive_within_half_a_second_of_the_limit(pool):
         assert result.timings["total_s"] < policy.time_limit_s + 0.5, result
 
 
-# 2048: the code plays a real game; the trusted side replays the actions ----------------------
-game2048 = pytest.importorskip("strategy_gym.envs.game2048")
-GAME = {"size": 4, "target": 2048, "p_four": 0.1, "seed": 11, "max_moves": 300}
-STRATEGY_POLICY = SandboxPolicy(entry_point="strategy", time_limit_s=5.0)
+# 2048: the trusted game master steps the game; the code only answers boards --------------------
+game2048 = pytest.importorskip("strategy_gym.tasks.game2048")
+GAME = game2048.strategy_game(4, 2048, 0.1, max_moves=300)
+SEEDS = [11, 12]
 CORNER = """
 def strategy(board):
     order = ['A', 'S', 'D', 'W']
@@ -165,18 +164,23 @@ def strategy(board):
 """
 
 
-def _replay(actions: str, payload: dict):
-    return game2048.replay(actions, payload["size"], payload["target"], payload["p_four"],
-                           payload["seed"], payload["max_moves"])  # fmt: skip
+def _play(*codes: str) -> list:
+    from strategy_gym.play import PlaySettings, StrategyEvaluator
+
+    with StrategyEvaluator(GAME, PlaySettings(time_limit_s=5.0), workers=2) as evaluator:
+        return evaluator.evaluate(list(codes), [SEEDS] * len(codes), raw_code=True)
 
 
-def test_game_result_comes_from_the_trusted_replay(pool, host):
-    result = pool.run(Job(CORNER, PLAY, GAME, STRATEGY_POLICY))
-    assert result.ok, result
-    assert set(result.value) == {"actions", "stalled"}
-    trusted = _replay(result.value["actions"], GAME)
-    assert trusted.actions_applied == len(result.value["actions"])
-    host.assert_unharmed(pool)
+def test_the_game_is_stepped_on_the_trusted_side():
+    from strategy_gym.envs.game2048 import new_game
+
+    (ev,) = _play(CORNER)
+    assert ev.built and [g.seed for g in ev.games] == SEEDS
+    for record in ev.games:  # the same actions on a fresh game give the recorded end
+        game = new_game(4, 2048, 0.1, record.seed)
+        for action in record.actions:
+            game.step(action)
+        assert game.score == record.score
 
 
 @pytest.mark.parametrize(
@@ -191,29 +195,19 @@ def test_game_result_comes_from_the_trusted_replay(pool, host):
     ],
     ids=lambda v: v if isinstance(v, str) and len(v) < 30 else "",
 )  # fmt: skip
-def test_2048_cheats_are_refused(pool, host, name, code, expected):
-    result = pool.run(Job(code, PLAY, GAME, STRATEGY_POLICY))
-    assert result.outcome is expected, result
-    host.assert_unharmed(pool)
+def test_2048_cheats_are_refused(name, code, expected):
+    (ev,) = _play(code)
+    outcomes = {ev.stage} if not ev.built else {g.outcome for g in ev.games}
+    assert outcomes == {expected}, ev
+    assert not any(g.success for g in ev.games)
 
 
-def test_tampering_with_random_does_not_change_the_game(pool, host):
-    # the code may reseed Python's random as it likes; the game's stream is its own and the
-    # parent's replay decides the outcome anyway
+def test_tampering_with_random_does_not_change_the_game():
+    # the code may reseed Python's random as it likes; the game's spawns are the trusted side's
     tamper = "import random\n" + CORNER.replace("order = ", "random.seed(0)\n    order = ")
-    plain, tampered = pool.run_batch([Job(c, PLAY, GAME, STRATEGY_POLICY) for c in (CORNER, tamper)])
-    assert plain.ok and tampered.ok
-    assert plain.value == tampered.value
-    assert _replay(plain.value["actions"], GAME) == _replay(tampered.value["actions"], GAME)
-    host.assert_unharmed(pool)
-
-
-def test_random_state_reveals_nothing_about_the_seed(pool):
-    code = "import random\ndef strategy(board):\n    return 'WASD'[random.getrandbits(2)]\n"
-    runs = [pool.run(Job(code, PLAY, {**GAME, "max_moves": 40}, STRATEGY_POLICY)) for _ in range(2)]
-    assert all(r.ok for r in runs)
-    # same game seed, different Python random streams: the code's randomness is not the game's
-    assert runs[0].value["actions"] != runs[1].value["actions"]
+    plain, tampered = _play(CORNER, tamper)
+    assert plain.built and tampered.built
+    assert [g.to_dict() for g in plain.games] == [g.to_dict() for g in tampered.games]
 
 
 LEARN_SEED = """

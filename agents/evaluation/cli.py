@@ -37,6 +37,9 @@ def add_common_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--threshold", type=float, default=0.5, help="a strategy passes (pass@k) "
                         "when its success rate over the seeds is at least this")
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--ray", nargs="?", const="", default=None, metavar="ADDRESS",
+                        help="play the strategies on Ray actors (optional extra 'ray'): a cluster "
+                             "address, or none to start a local Ray")  # fmt: skip
     parser.add_argument("--time-limit", type=float, default=None, help="seconds per game")
     parser.add_argument("--out", type=Path, default=Path("eval_out"))
     parser.add_argument("--no-html", action="store_true", help="skip report.html")
@@ -75,7 +78,7 @@ def prepare(args: argparse.Namespace, task_name: str | None = None,
 
 def settings_of(args: argparse.Namespace) -> EvalSettings:
     return EvalSettings(args.threshold, args.workers, args.time_limit, not args.no_replays,
-                        not args.no_progress)
+                        not args.no_progress, getattr(args, "ray", None))
 
 
 def execute(task: Task, candidates: Sequence[Candidate], seed_set: SeedSet, spec: str,

@@ -27,6 +27,7 @@ class EvalSettings:
     time_limit_s: float | None = None  # per game; None: the task's own limit
     replays: bool = True  # record best / median / worst strategy games for the HTML page
     show_progress: bool = True
+    ray_address: str | None = None  # play on Ray: "auto", "ray://host:port", or "" (start one)
 
     def __post_init__(self) -> None:
         if not 0.0 < self.threshold <= 1.0:
@@ -75,7 +76,8 @@ def run_evaluation(task: Task, candidates: Sequence[Candidate], seed_set: SeedSe
     seeds = list(seed_set)
     with _progress(settings.show_progress) as (bar, advance_for):
         if run.strategy_task:
-            with GamePlayer(task, settings.workers, settings.time_limit_s) as player:
+            with GamePlayer(task, settings.workers, settings.time_limit_s,
+                            settings.ray_address) as player:  # fmt: skip
                 _refuse_misfits(player, run.candidates, seeds)
                 total = sum(len(seeds) * max(1, len(c.texts)) for c in run.candidates)
                 bar(total)

@@ -15,7 +15,6 @@ from typing import Any
 from strategy_gym.tasks.registry import ENTRY_POINT_GROUP, Task, TaskRegistry
 
 STRATEGY_DIR = Path(__file__).resolve().parent.parent / "strategies"
-GAME2048_RUNNER = "strategy_gym.envs.game2048.strategy_runner:play"
 GAME2048_ENV = "strategy_gym/Game2048-v0"
 BUILTIN_2048_STRATEGIES = {"random": "random_moves.py", "corner": "corner.py", "greedy": "greedy.py"}
 SPLITS = ("train", "eval", "test")
@@ -39,7 +38,7 @@ def load_task(name: str, options: dict | None = None) -> Task:
 
 
 def is_2048(task: Task) -> bool:
-    return task.runner == GAME2048_RUNNER or task.env_id == GAME2048_ENV
+    return task.env_id == GAME2048_ENV
 
 
 def is_strategy_task(task: Task) -> bool:

@@ -1,16 +1,12 @@
-"""One 2048 game as a small Python object, the strategies' list view, and the trusted replay."""
+"""One 2048 game as a small Python object, and the strategies' list view."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-
 import numpy as np
-from numba import njit
 
-from .kernels import FAILED, ONGOING, SUCCESS, legal_mask_flat, reset_flat, status_flat, step_flat
+from .kernels import ONGOING, legal_mask_flat, reset_flat, status_flat, step_flat
 from .rng import seed_state
 from .rules import (
-    ACTION_CODE_OF_BYTE,
     ACTION_LETTERS,
     STATUS_NAMES,
     GameConfig,
@@ -106,85 +102,3 @@ class Game:
 def new_game(size: int = 4, target: int = 2048, p_four: float = 0.1, seed: int = 0) -> Game:
     """A new game with two starting tiles; the same arguments always give the same game."""
     return Game(validate_config(size, target, p_four), seed)
-
-
-@dataclass(frozen=True)
-class ReplayResult:
-    """The outcome of replaying an action string on the trusted side.
-
-    ``moves`` counts board-changing moves, ``actions_applied`` every action consumed.
-    ``ended_by``: "success", "no_moves" (failed: nothing can move), "invalid_action" (a
-    character outside W/A/S/D; status "failed"), "max_moves" or "actions_exhausted"
-    (the game is still ongoing).
-    """
-
-    status: str
-    score: int
-    max_tile: int
-    moves: int
-    actions_applied: int
-    ended_by: str
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-
-@njit(cache=True)
-def _replay_codes(flat, size, rng, codes, p_four, target_exp, max_moves, status):
-    """Apply action codes until the game ends: (status, score, moves, applied, invalid)."""
-    score = 0
-    moves = 0
-    applied = 0
-    for j in range(codes.shape[0]):
-        if status != ONGOING or applied >= max_moves:
-            break
-        code = codes[j]
-        if code > 3:
-            return FAILED, score, moves, applied, True
-        gain, changed, status = step_flat(flat, size, rng, 0, code, p_four, target_exp)
-        score += gain
-        moves += changed
-        applied += 1
-    return status, score, moves, applied, False
-
-
-def replay(
-    actions: str,
-    size: int = 4,
-    target: int = 2048,
-    p_four: float = 0.1,
-    seed: int = 0,
-    max_moves: int | None = None,
-) -> ReplayResult:
-    """Replay ``actions`` (one W/A/S/D letter per move, any case) on a fresh seeded game.
-
-    Stops at the end of the game, after ``max_moves`` actions, or at the first character
-    that is not an action (an outcome, not an exception: model output reaches this).
-    """
-    if not isinstance(actions, str):
-        raise TypeError(f"actions must be a str of W/A/S/D letters, got {type(actions).__name__}")
-    if max_moves is not None and (isinstance(max_moves, bool) or not isinstance(max_moves, int)
-                                  or max_moves < 0):
-        raise ValueError(f"max_moves must be a non-negative int or None, got {max_moves!r}")
-    game = new_game(size, target, p_four, seed)
-    codes = ACTION_CODE_OF_BYTE[np.frombuffer(actions.encode("utf-8"), dtype=np.uint8)]
-    limit = len(codes) if max_moves is None else max_moves
-    status, score, moves, applied, invalid = _replay_codes(
-        game.board.reshape(-1), game.size, game.rng_state, codes, game.config.p_four,
-        game.config.target_exp, limit, game.status_code,
-    )
-    game._status = int(status)
-    if invalid:
-        ended_by = "invalid_action"
-    elif status == SUCCESS:
-        ended_by = "success"
-    elif status == FAILED:
-        ended_by = "no_moves"
-    elif max_moves is not None and applied >= max_moves:
-        ended_by = "max_moves"
-    else:
-        ended_by = "actions_exhausted"
-    return ReplayResult(
-        status=STATUS_NAMES[status], score=int(score), max_tile=game.max_tile,
-        moves=int(moves), actions_applied=int(applied), ended_by=ended_by,
-    )

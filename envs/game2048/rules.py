@@ -29,14 +29,6 @@ MIN_SIZE, MAX_SIZE = 2, 8
 # The exponent must fit a uint8 and the gain of a merge an int64.
 MAX_TARGET_EXPONENT = 62
 
-# Byte -> action code (255 = not an action); used to decode action strings in bulk.
-ACTION_CODE_OF_BYTE = np.full(256, 255, dtype=np.uint8)
-for _code, _letter in enumerate(ACTION_LETTERS):
-    ACTION_CODE_OF_BYTE[ord(_letter)] = _code
-    ACTION_CODE_OF_BYTE[ord(_letter.lower())] = _code
-del _code, _letter
-
-
 @dataclass(frozen=True)
 class GameConfig:
     """A validated game configuration; ``target_exp`` is log2(target)."""

@@ -115,21 +115,6 @@ def echo_board(fn: Callable[..., Any], payload: dict) -> Any:
     return fn(payload["board"])
 
 
-def play2048(fn: Callable[..., Any], payload: dict) -> dict:
-    """The real 2048 runner, re-exported with a warm-up so numba kernels load before forks."""
-    from strategy_gym.envs.game2048.strategy_runner import play
-
-    return play(fn, payload)
-
-
-def sandbox_warmup() -> None:
-    try:
-        from strategy_gym.envs.game2048.strategy_runner import play
-    except ImportError:  # the 2048 package is optional for the generic tests
-        return
-    play(lambda board: "W", {"seed": 0, "max_moves": 4})
-
-
 def escaped(fn: Callable[..., Any], payload: dict) -> Any:
     """Run ``payload["script"]`` as plain, trusted Python after lock-down: what code that got
     out of RestrictedPython could do, and only the kernel walls stand in its way. The script
