@@ -15,7 +15,6 @@ from collections.abc import Sequence
 from functools import partial
 from typing import Any
 
-from strategy_gym.agents.demonstrations import demonstration_texts
 from strategy_gym.core.messages import completion_text
 from strategy_gym.core.outcomes import Outcome
 from strategy_gym.envs.game2048 import board_as_lists, validate_config
@@ -29,6 +28,7 @@ from strategy_gym.play import (
 )
 from strategy_gym.rewards.strategy import notebook_rewards, shaped_rewards
 from strategy_gym.tasks.registry import Assessment, Task
+from strategy_gym.text_tasks.demonstrations_2048 import demonstration_texts
 from strategy_gym.text_tasks.prompts_2048 import PROMPT_STYLES, prompt_messages
 
 ENTRY_POINT = "strategy"
@@ -122,7 +122,7 @@ def make_task(board: str = "small", size: int | None = None, target: int | None 
     (at least 2, at most 8), so a 16-core GPU host scores a GRPO batch in parallel while a
     2-core CPU machine keeps one core for the trainer.
     ``demonstration_style`` picks the priming players (``reference`` or ``naive``, see
-    :mod:`strategy_gym.agents.demonstrations`); ``assess_split`` the seed set ``assess`` plays
+    :mod:`strategy_gym.text_tasks.demonstrations_2048`); ``assess_split`` the seed set ``assess`` plays
     (``test``: held-out seeds that neither training nor the usual eval ever sees).
     """
     workers = workers or min(8, max(2, (os.cpu_count() or 2) // 2))
