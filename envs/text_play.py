@@ -8,7 +8,7 @@ is the one generic loop over the *registered* env (``gymnasium.make(env_id)``): 
 live only in the env. ``training/environments.py`` turns an Episode into a TRL
 ``environment_factory`` class; nothing here imports TRL.
 
-Where a declaration is found (:func:`text_play_for`): ``Task.extra["text_play"]`` (a factory
+Where a declaration is found (:func:`text_play_for`): ``Task.text_play`` (a factory
 taking the task's ``env_kwargs``), else a ``text_play`` module next to the env's own module
 (``connect_four.env:ConnectFourEnv`` -> ``connect_four.text_play:text_play``), else the built-in
 table below (2048).
@@ -267,7 +267,7 @@ def text_play_for(env_id: str, env_kwargs: dict | None = None,
     Args:
         env_id: A Gymnasium id registered with the library or a plug-in.
         env_kwargs: The env's keyword arguments (a task's ``env_kwargs``).
-        factory: An explicit declaration factory (a task's ``extra["text_play"]``).
+        factory: An explicit declaration factory (a task's ``text_play``).
     """
     kwargs = dict(env_kwargs or {})
     factory = factory or BUILTIN.get(env_id) or _plugin_factory(env_id)
@@ -275,7 +275,7 @@ def text_play_for(env_id: str, env_kwargs: dict | None = None,
         raise NoTextPlay(
             f"{env_id} has no text view / action codec, so it cannot be played move by move. "
             "Declare one (see envs/text_play.py: TextPlay) in a text_play module next to the "
-            "env's module, or as Task.extra['text_play'].")
+            "env's module, or as Task.text_play.")
     play = factory(**kwargs)
     if not isinstance(play, TextPlay):
         raise NoTextPlay(f"the text_play factory for {env_id} returned {type(play).__name__}, "
@@ -309,7 +309,7 @@ def text_play_for_task(task: Any) -> TextPlay:
     import strategy_gym.envs  # noqa: F401 - registers the built-in envs with Gymnasium
 
     _import_env_package(task.env_id)
-    factory = (task.extra or {}).get("text_play")
+    factory = task.text_play
     return text_play_for(task.env_id, task.env_kwargs, factory)
 
 

@@ -242,28 +242,9 @@ def _format_surprise(sample: Sample, assessment: Assessment) -> bool:
 def _check_sandbox(task: Task, samples: list[Sample]) -> tuple[str, str, None]:
     if task.strategy_game is not None:
         return _play_games(task, samples)
-    if not (task.runner and task.sandbox_entry):
-        return SKIP, "not a code task", None
-    payload_for = task.extra.get("runner_payload")
-    if payload_for is None:
-        return WARN, "code task without extra['runner_payload']: sandbox ran only via assess", None
-    source = task.extra.get("reference_strategy") or _first_demo(samples)
-    if source is None:
-        return WARN, "no reference strategy or demonstration to run", None
-    return _run_one(task, source, payload_for)
-
-
-def _run_one(task: Task, source: str, payload_for: Callable[[int], dict]) -> tuple[str, str, None]:
-    from strategy_gym.sandbox import Job, SandboxPolicy, SandboxPool, extract_function
-
-    code = extract_function(source, task.sandbox_entry).code or source
-    policy = task.extra.get("sandbox_policy") or SandboxPolicy(entry_point=task.sandbox_entry)
-    seed = int(next(iter(task.seed_sets.get("eval", [0]))))
-    with SandboxPool(workers=1) as pool:
-        (result,) = pool.run_batch([Job(code, task.runner, payload_for(seed), policy)])
-    outcome = getattr(result.outcome, "value", result.outcome)
-    detail = f"seed {seed}: {outcome} {_clip(str(result.value or result.message))}"
-    return (PASS if outcome == "ok" else FAIL), detail, None
+    if task.runner and task.sandbox_entry:  # one-shot code (math's program mode)
+        return SKIP, "the sandbox ran through the task's assess (step above)", None
+    return SKIP, "not a code task", None
 
 
 def _play_games(task: Task, samples: list[Sample]) -> tuple[str, str, None]:
@@ -272,7 +253,7 @@ def _play_games(task: Task, samples: list[Sample]) -> tuple[str, str, None]:
     from strategy_gym.play import StrategyEvaluator
     from strategy_gym.rewards.strategy import PROGRESS_OUTCOMES
 
-    source = task.extra.get("reference_strategy") or _first_demo(samples)
+    source = next(iter(task.reference_strategies.values()), None) or _first_demo(samples)
     if source is None:
         return WARN, "no reference strategy or demonstration to play", None
     seeds = [int(s) for s in list(task.seed_sets.get("eval") or [0, 1])[:2]]

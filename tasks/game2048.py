@@ -183,7 +183,7 @@ def make_task(board: str = "small", size: int | None = None, target: int | None 
         sandbox_entry=ENTRY_POINT,
         strategy_game=game,
         seed_sets=dict(seed_sets),
-        extra={"board": board, "prompt_style": prompt_style, "assess_seeds": assess_seeds,
+        settings={"board": board, "prompt_style": prompt_style, "assess_seeds": assess_seeds,
                "assess_split": assess_split, "demonstration_style": demonstration_style},
     )
 

@@ -129,7 +129,7 @@ def make_task(
         assess=lambda completions, rows: assess_answers(contract, completions, rows, mode),
         env_kwargs={"contract": contract.name, "difficulty": difficulty, "check_mode": mode.value},
         demonstrations=demonstrations,
-        extra={"preset_contracts": dict(PRESET_CONTRACTS), "source": source},
+        settings={"source": source},
     )
 
 

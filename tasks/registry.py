@@ -84,7 +84,6 @@ class Task:
     text_play: Callable[[], Any] | None = None
     # The task's own settings, recorded in reports (board preset, prompt style, ...).
     settings: dict[str, Any] = field(default_factory=dict)
-    extra: dict = field(default_factory=dict)  # deprecated: use the typed fields above
 
     def rewards(self, preset: str | None = None, **options: Any) -> list[RewardFn]:
         name = preset or self.default_preset

@@ -137,5 +137,5 @@ def make_task() -> Task:
         demonstrations=demonstrations,
         seed_sets={name: builtin_seed_set(name) for name in ("train", "eval", "test")},
         modality="vision",
-        extra={"mathvista_dataset": mathvista_dataset, "image_size": IMAGE_SIZE},
+        settings={"mathvista_dataset": mathvista_dataset, "image_size": IMAGE_SIZE},
     )

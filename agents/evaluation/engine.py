@@ -187,7 +187,7 @@ class _progress:
 
 
 def _plain(value: Any) -> Any:
-    """JSON-ready: tuples to lists, non-plain leaves (a function in task.extra) to repr."""
+    """JSON-ready: tuples to lists, non-plain leaves (a function in task.settings) to repr."""
     if isinstance(value, dict):
         return {str(k): _plain(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):

@@ -42,23 +42,15 @@ def is_2048(task: Task) -> bool:
 
 
 def is_strategy_task(task: Task) -> bool:
-    """A task whose completions are strategies played on seeded games (2048, Connect Four).
-
-    ``strategy_game`` (the game master's field) decides when present; before it exists, a task
-    with a sandbox entry point and a runner whose dataset rows are not answer-checked problems.
-    """
-    if getattr(task, "strategy_game", None) is not None:
-        return True
-    return bool(task.sandbox_entry and task.runner) and task.sandbox_entry != "solve"
+    """A task whose completions are strategies played on seeded games (2048, Connect Four):
+    one that declares a ``strategy_game`` for the game master."""
+    return task.strategy_game is not None
 
 
 def reference_strategies(task: Task) -> dict[str, str]:
     """The task's reference agents as plain sources, by name (empty when it has none)."""
-    declared = getattr(task, "reference_strategies", None) or task.extra.get("reference_strategies")
-    if declared:
-        return {name: _source(value) for name, value in dict(declared).items()}
-    if isinstance(task.extra.get("reference_strategy"), str):  # the Connect Four example's key
-        return {"reference": task.extra["reference_strategy"]}
+    if task.reference_strategies:
+        return {name: _source(value) for name, value in task.reference_strategies.items()}
     if is_2048(task):
         return {name: (STRATEGY_DIR / file).read_text() for name, file in BUILTIN_2048_STRATEGIES.items()}
     return {}
@@ -150,7 +142,7 @@ def _code_blocks(text: str) -> list[str]:
 def rows_for_seeds(task: Task, seeds: list[int], split: str) -> list[dict]:
     """The problem each seed picks (answer tasks): ``task.row_for_seed`` when the task has it,
     else the one row ``build_dataset(split, 1, seed)`` builds, which is a pure function of it."""
-    pick = getattr(task, "row_for_seed", None) or task.extra.get("row_for_seed")
+    pick = task.row_for_seed
     if callable(pick):
         return [pick(seed) for seed in seeds]
     return [task.build_dataset(split, 1, int(seed))[0] for seed in seeds]

@@ -136,5 +136,5 @@ def make_task() -> Task:
         sandbox_entry=GAME.entry_point,
         strategy_game=GAME,
         seed_sets=builtin_seed_sets(),
-        extra={"reference_strategy": reference_strategy()},
+        reference_strategies={"reference": reference_strategy()},
     )
