@@ -222,7 +222,7 @@ LEGIT_STDLIB = _strategy("""
 
 
 def _reference_sources() -> list[str]:
-    from strategy_gym.agents import demonstrations
+    from strategy_gym.text_tasks import demonstrations_2048 as demonstrations
 
     files = [p.read_text() for p in sorted(STRATEGIES.glob("*.py")) if p.name != "__init__.py"]
     rng = random.Random(5)

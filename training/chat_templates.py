@@ -1,8 +1,7 @@
 """Custom chat templates a model config can ask for by name (``chat_template: NAME``).
 
-``qwen3_reasoning`` follows the Qwen3-4B-Base GRPO recipe: the system text then EOS, user turns
-raw, assistant turns followed by EOS, and the generation prompt pre-filled with the
-reasoning-start tag so a base model starts inside its working-out section.
+``qwen3_reasoning`` is the Qwen3-4B-Base GRPO recipe's template, defined beside its output
+contract (:func:`strategy_gym.text_tasks.contracts.qwen3_chat_template`).
 
 ``chatml_tools`` is ChatML (``<|im_start|>role ... <|im_end|>``, SmolLM2's and Qwen's wire format)
 with tool calling for multi-turn play: the tools' JSON schemas in the system turn, assistant
@@ -16,31 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
-REASONING_START = "<start_working_out>"
-REASONING_END = "<end_working_out>"
-SOLUTION_START = "<SOLUTION>"
-SOLUTION_END = "</SOLUTION>"
-QWEN3_REASONING_SYSTEM = (
-    "You are given a problem.\nThink about the problem and provide your working out.\n"
-    f"Place it between {REASONING_START} and {REASONING_END}.\n"
-    f"Then, provide your solution between {SOLUTION_START}{SOLUTION_END}"
-)
-
-_QWEN3_REASONING = (
-    "{%- if messages and messages[0]['role'] == 'system' -%}"
-    "{{ messages[0]['content'] + eos_token }}"
-    "{%- set rest = messages[1:] -%}"
-    "{%- else -%}"
-    "{{ default_system + eos_token }}"
-    "{%- set rest = messages -%}"
-    "{%- endif -%}"
-    "{%- for message in rest -%}"
-    "{%- if message['role'] == 'user' -%}{{ message['content'] }}"
-    "{%- elif message['role'] == 'assistant' -%}{{ message['content'] + eos_token }}"
-    "{%- endif -%}"
-    "{%- endfor -%}"
-    "{%- if add_generation_prompt -%}" + REASONING_START + "{%- endif -%}"
-)
+from strategy_gym.text_tasks.contracts import qwen3_chat_template
 
 TOOLS_SYSTEM = "You are a helpful assistant."
 TOOLS_PREAMBLE = (
@@ -87,9 +62,9 @@ _CHATML_TOOLS = (
 )
 
 TEMPLATES: dict[str, str] = {
+    # The Qwen3 recipe's template has one definition, beside its output contract.
+    "qwen3_reasoning": qwen3_chat_template(),
     # default_system is bound as a Jinja variable so the template stays one readable string.
-    "qwen3_reasoning": "{%- set default_system = " + repr(QWEN3_REASONING_SYSTEM) + " -%}"
-    + _QWEN3_REASONING,
     "chatml_tools": "{%- set default_system = " + repr(TOOLS_SYSTEM) + " -%}"
     "{%- set preamble = " + repr(TOOLS_PREAMBLE) + " -%}"
     "{%- set call_format = " + repr(TOOLS_CALL_FORMAT) + " -%}" + _CHATML_TOOLS,
