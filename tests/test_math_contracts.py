@@ -169,7 +169,7 @@ def test_qwen3_contract_reports_missing_prefill_and_odd_splits(smol_tokenizer):
     assert any("does not pre-fill '<start_working_out>'" in p for p in problems)
     # SmolLM2's BPE fuses "." with "<" and ">" with "<" around these tags.
     assert any("'<end_working_out>' is split oddly" in p for p in problems)
-    contract.install_chat_template(tokenizer)
+    tokenizer.chat_template = contract.chat_template
     assert not any("pre-fill" in p for p in contract.check_tokenizer(tokenizer))
     rendered = tokenizer.apply_chat_template(
         contract.prompt("Q?"), tokenize=False, add_generation_prompt=True
@@ -197,7 +197,7 @@ def test_qwen3_template_matches_the_training_template_registry(smol_tokenizer):
     from strategy_gym.training.chat_templates import chat_template
 
     ours, theirs = copy.deepcopy(smol_tokenizer), copy.deepcopy(smol_tokenizer)
-    get_contract("qwen3").install_chat_template(ours)
+    ours.chat_template = get_contract("qwen3").chat_template
     theirs.chat_template = chat_template("qwen3_reasoning")
     for messages in (
         [{"role": "user", "content": "Q"}],

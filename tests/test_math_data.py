@@ -16,12 +16,10 @@ from strategy_gym.text_tasks.answers import (
 )
 from strategy_gym.text_tasks.contracts import get_contract
 from strategy_gym.text_tasks.math_data import (
-    filter_by_prompt_length,
     generate_problems,
     load_dapo_math,
     load_gsm8k,
     load_openmath_sft,
-    problem_rows,
     reasoning_gym_rows,
 )
 
@@ -184,27 +182,3 @@ def test_dapo_and_openmath_schemas(tmp_path):
     (tmp_path / "x.csv").write_text("question,answer\n")
     with pytest.raises(ValueError, match="unsupported dataset file type '.csv'"):
         load_gsm8k(tmp_path / "x.csv")
-
-
-def test_prompt_length_filter_reports_and_refuses_empty_results():
-    rows = problem_rows(generate_problems(50, 1, 2))
-    kept, report = filter_by_prompt_length(rows, quantile=0.9)
-    assert report.kept == len(kept) and report.kept + report.dropped == 50
-    assert report.dropped >= 1 and report.max_prompt_length == report.threshold + 1
-    assert "90% quantile" in report.summary()
-    with pytest.raises(ValueError, match="no rows left after filtering prompts to <= 5 chars"):
-        filter_by_prompt_length(rows, max_length=5)
-    with pytest.raises(ValueError, match="cannot filter an empty dataset"):
-        filter_by_prompt_length([])
-    with pytest.raises(TypeError, match="row 1: prompt must be"):
-        filter_by_prompt_length([rows[0], {"prompt": 3, "answer": "1"}])
-
-
-def test_prompt_length_filter_with_the_real_tokenizer():
-    from strategy_gym.training.models import load_tokenizer
-
-    tokenizer = load_tokenizer("smollm2-135m")
-    rows = problem_rows(generate_problems(40, 2, 3))
-    kept, report = filter_by_prompt_length(rows, tokenizer, quantile=0.5)
-    assert report.unit == "tokens" and 0 < report.kept < 40
-    assert report.threshold < 120  # tokens, far fewer than the characters

@@ -176,12 +176,6 @@ class Contract:
             indices.setdefault(kind, index)
         return FormatReport(self.name, len(completions), ok, dict(counts), examples, indices)
 
-    def install_chat_template(self, tokenizer: Any) -> None:
-        """Give the tokenizer this contract's chat template (only contracts that have one)."""
-        if self.chat_template is None:
-            raise ValueError(f"contract {self.name!r} uses the model's own chat template")
-        tokenizer.chat_template = self.chat_template
-
     def check_tokenizer(self, tokenizer: Any) -> list[str]:
         """Problems that would keep this contract from working with ``tokenizer`` (empty: fine)."""
         tokenizer = getattr(tokenizer, "tokenizer", tokenizer)  # a processor wraps one
@@ -264,7 +258,8 @@ def _template_problems(contract: Contract, tokenizer: Any) -> list[str]:
     elif contract.prefill and not with_prompt.rstrip().endswith(contract.prefill):
         problems.append(
             f"the chat template's generation prompt does not pre-fill {contract.prefill!r}; "
-            f"call contract.install_chat_template(tokenizer) for the {contract.name!r} contract"
+            f"give the tokenizer the {contract.name!r} contract's chat_template "
+            "(model.chat_template=qwen3_reasoning)"
         )
     return problems
 

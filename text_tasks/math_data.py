@@ -7,8 +7,6 @@
   :func:`load_dapo_math` (``open-r1/DAPO-Math-17k-Processed``) and :func:`load_openmath_sft`
   (``unsloth/OpenMathReasoning-mini``, prompt/completion rows for format pre-SFT), each from the
   hub via ``datasets.load_dataset`` or from a local ``.parquet`` / ``.jsonl`` / ``.json`` file.
-- :func:`filter_by_prompt_length`: the Qwen3 notebook's "drop prompts above the 90th percentile
-  of tokenized length", with a report.
 
 Malformed rows raise ValueError / TypeError naming the source and row index.
 """
@@ -442,88 +440,3 @@ def reasoning_gym_rows(
     entries = [{"question": e["question"], "answer": e["answer"]} for e in dataset]
     source = f"reasoning_gym:{name}"
     return question_answer_rows(entries, source, "question", lambda r: r["answer"], contract)
-
-
-# --------------------------------------------------------------------------------------------
-# Prompt-length filtering
-
-
-@dataclass(frozen=True)
-class LengthFilterReport:
-    """What :func:`filter_by_prompt_length` did; ``max_prompt_length`` goes into GRPOConfig."""
-
-    unit: str  # "tokens" or "chars"
-    quantile: float | None
-    threshold: int
-    kept: int
-    dropped: int
-    longest: int
-
-    @property
-    def max_prompt_length(self) -> int:
-        return self.threshold + 1  # the notebook's "maximum_length + 1"
-
-    def summary(self) -> str:
-        how = f"{self.quantile:.0%} quantile" if self.quantile is not None else "fixed limit"
-        return (
-            f"prompt length filter ({how}): threshold {self.threshold} {self.unit}, kept "
-            f"{self.kept}, dropped {self.dropped} (longest was {self.longest})"
-        )
-
-
-def prompt_lengths(rows: Sequence[Mapping], tokenizer: Any = None) -> list[int]:
-    """Tokenized prompt lengths with the generation prompt (characters without a tokenizer)."""
-    lengths = []
-    for index, row in enumerate(rows):
-        prompt = row.get("prompt") if isinstance(row, Mapping) else None
-        if not isinstance(prompt, str | list):
-            raise TypeError(f"row {index}: prompt must be a string or a list of messages")
-        if tokenizer is None:
-            text = (
-                prompt
-                if isinstance(prompt, str)
-                else "".join(str(m.get("content", "")) for m in prompt)
-            )
-            lengths.append(len(text))
-            continue
-        if isinstance(prompt, list):
-            prompt = tokenizer.apply_chat_template(
-                prompt, tokenize=False, add_generation_prompt=True
-            )
-        lengths.append(len(tokenizer(prompt, add_special_tokens=False)["input_ids"]))
-    return lengths
-
-
-def filter_by_prompt_length(
-    rows: Sequence[Mapping],
-    tokenizer: Any = None,
-    quantile: float | None = 0.9,
-    max_length: int | None = None,
-) -> tuple[list[dict], LengthFilterReport]:
-    """Drop rows whose prompt is longer than the ``quantile`` of lengths (or ``max_length``)."""
-    if not rows:
-        raise ValueError("cannot filter an empty dataset")
-    lengths = prompt_lengths(rows, tokenizer)
-    if max_length is not None:
-        threshold, quantile = int(max_length), None
-    elif quantile is not None and 0.0 < quantile <= 1.0:
-        threshold = int(_quantile(lengths, quantile))
-    else:
-        raise ValueError(f"quantile must be in (0, 1] or max_length given, got {quantile!r}")
-    kept = [dict(row) for row, n in zip(rows, lengths, strict=True) if n <= threshold]
-    unit = "chars" if tokenizer is None else "tokens"
-    if not kept:
-        raise ValueError(
-            f"no rows left after filtering prompts to <= {threshold} {unit} "
-            f"(shortest prompt is {min(lengths)} {unit}, row {lengths.index(min(lengths))})"
-        )
-    report = LengthFilterReport(
-        unit, quantile, threshold, len(kept), len(rows) - len(kept), max(lengths)
-    )
-    return kept, report
-
-
-def _quantile(values: Sequence[int], q: float) -> float:
-    import numpy as np
-
-    return float(np.quantile(np.asarray(values), q))
