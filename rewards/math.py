@@ -509,3 +509,17 @@ def program_rewards(pool: Any = None, policy: Any = None, workers: int = 2) -> l
     """[program_format_reward, program_correctness_reward] sharing one lazily created pool."""
     runner = ProgramRunner(pool, policy, workers)
     return [ProgramFormatReward(runner), ProgramCorrectnessReward(runner)]
+
+
+def answer_presets(contract: Any, mode: Any) -> dict[str, Callable[..., list[RewardFn]]]:
+    """The math task's reward presets by name (one table for the task and its Gymnasium env).
+
+    The notebook presets presuppose their own frames: ``llama31`` goes with the ``llama31``
+    contract, ``qwen3`` and ``advanced_llama32`` with ``qwen3``; ``layered`` follows whatever
+    contract the task has."""
+    return {
+        "layered": lambda **o: layered_rewards(contract, **{"mode": mode, **o}),
+        "llama31": lambda **o: llama31_rewards(**o),
+        "qwen3": lambda **o: qwen3_rewards(**o),
+        "advanced_llama32": lambda **o: qwen3_rewards(variant="advanced_llama32", **o),
+    }

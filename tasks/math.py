@@ -5,7 +5,7 @@ Defaults suit the embedded 135M model: offline procedural problems at difficulty
 a tiny model has to learn, and format-priming demonstrations are a couple of short steps.
 The notebook presets presuppose their own frames: use ``contract="llama31"`` with the
 ``llama31`` preset and ``contract="qwen3"`` with ``qwen3`` / ``advanced_llama32``
-(``PRESET_CONTRACTS``); the ``layered`` preset follows whatever contract the task has.
+(see :func:`strategy_gym.rewards.math.answer_presets`); the ``layered`` preset follows whatever contract the task has.
 """
 
 from __future__ import annotations
@@ -14,12 +14,7 @@ import random
 from collections.abc import Sequence
 from typing import Any
 
-from strategy_gym.rewards.math import (
-    layered_rewards,
-    llama31_rewards,
-    program_rewards,
-    qwen3_rewards,
-)
+from strategy_gym.rewards.math import answer_presets, program_rewards
 from strategy_gym.tasks.registry import Assessment, Task
 from strategy_gym.text_tasks.answers import CheckMode, answers_match
 from strategy_gym.text_tasks.contracts import Contract, get_contract
@@ -34,12 +29,6 @@ from strategy_gym.text_tasks.math_data import (
 )
 
 ENV_ID = "strategy_gym/MathAnswer-v0"
-PRESET_CONTRACTS = {
-    "layered": None,
-    "llama31": "llama31",
-    "qwen3": "qwen3",
-    "advanced_llama32": "qwen3",
-}
 SOURCES = ("procedural", "gsm8k", "dapo_math", "reasoning_gym:<name>")
 
 
@@ -111,12 +100,7 @@ def make_task(
             generate_problems(n, split_seed("demo", seed), difficulty), contract
         )
 
-    presets = {
-        "layered": lambda **o: layered_rewards(contract, **{"mode": mode, **o}),
-        "llama31": lambda **o: llama31_rewards(**o),
-        "qwen3": lambda **o: qwen3_rewards(**o),
-        "advanced_llama32": lambda **o: qwen3_rewards(variant="advanced_llama32", **o),
-    }
+    presets = answer_presets(contract, mode)
     return Task(
         name="math",
         env_id=ENV_ID,

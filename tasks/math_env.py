@@ -80,12 +80,7 @@ class MathAnswerEnv(gym.Env):
 
         if self.mode == "program":
             return stacks.program_rewards(workers=workers)
-        factories = {
-            "layered": lambda: stacks.layered_rewards(self.contract, mode=self.check_mode),
-            "llama31": stacks.llama31_rewards,
-            "qwen3": stacks.qwen3_rewards,
-            "advanced_llama32": lambda: stacks.qwen3_rewards(variant="advanced_llama32"),
-        }
+        factories = stacks.answer_presets(self.contract, self.check_mode)
         if preset not in factories:
             raise ValueError(f"unknown reward preset {preset!r}; known: {', '.join(factories)}")
         return factories[preset]()
