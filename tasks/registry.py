@@ -18,7 +18,7 @@ from __future__ import annotations
 import importlib.util
 import inspect
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib.metadata import EntryPoint, entry_points
 from typing import Any, Protocol
@@ -205,14 +205,7 @@ class TaskRegistry:
         self.discover()
         if name in self._tasks:
             return self._tasks[name]
-        self._load(name)
-        if name in self.errors:
-            err = self.errors[name]
-            raise LookupError(f"task {name!r} ({err.source}) failed to load: {err.reason} "
-                              f"[{err.outcome}]")
-        if name not in self._factories:
-            known = ", ".join(self.names()) or "none"
-            raise LookupError(f"unknown task {name!r}; registered tasks: {known}")
+        self._factory(name)
         try:
             task = self._factories[name]()
             _validate(task, name)
@@ -223,6 +216,32 @@ class TaskRegistry:
                               f"{describe_exception(exc)} [{Outcome.TASK_ERROR}]") from exc
         self._tasks[name] = task
         return task
+
+    def build(self, name: str, options: Mapping[str, Any] | None = None) -> Task:
+        """The task built with ``options`` for its factory (2048's ``target``, ...); without
+        options, the shared :meth:`get`."""
+        if not options:
+            return self.get(name)
+        factory = self._factory(name)
+        try:
+            task = factory(**dict(options))
+        except TypeError as exc:
+            raise LookupError(f"task {name!r} does not accept options {sorted(options)}: "
+                              f"{exc}") from None  # fmt: skip
+        _validate(task, name)
+        return task
+
+    def _factory(self, name: str) -> Callable[..., Task]:
+        self.discover()
+        self._load(name)
+        if name in self.errors:
+            err = self.errors[name]
+            raise LookupError(f"task {name!r} ({err.source}) failed to load: {err.reason} "
+                              f"[{err.outcome}]")
+        if name not in self._factories:
+            known = ", ".join(self.names()) or "none"
+            raise LookupError(f"unknown task {name!r}; registered tasks: {known}")
+        return self._factories[name]
 
 
 def entry_point_location(value: str) -> str:

@@ -22,31 +22,13 @@ def load_task(name: str, options: dict | None = None,
     """The named task; ``options`` (``env.task_options``) go to the task's factory."""
     registry = registry or TaskRegistry()
     try:
-        if options:
-            return _with_options(str(name), dict(options), registry)
-        return registry.get(str(name))
+        return registry.build(str(name), options)
     except LookupError as exc:
         raise TaskError(
             f"Cannot use env={name!r}: {exc}. Built-in tasks are 2048, math and vision; a "
             "plug-in task is selected with env=task env.name=NAME once its package declares a "
             "`strategy_gym.tasks` entry point. Nothing was written."
         ) from None
-
-
-def _with_options(name: str, options: dict, registry: TaskRegistry) -> Task:
-    from importlib.metadata import entry_points
-
-    registry.discover()
-    found = [ep for ep in entry_points(group=registry.group) if ep.name == name]
-    if not found:
-        raise LookupError(f"unknown task {name!r}; registered tasks: {', '.join(registry.names())}")
-    try:
-        task = found[0].load()(**options)
-    except TypeError as exc:
-        raise LookupError(f"task {name!r} does not accept options {sorted(options)}: {exc}") from None
-    if not isinstance(task, Task):
-        raise LookupError(f"task {name!r} factory returned {type(task).__name__}, not a Task")
-    return task
 
 
 @dataclass

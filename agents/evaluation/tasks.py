@@ -8,11 +8,10 @@ today and says so: ``strategy_game`` (the game master's description of a strateg
 from __future__ import annotations
 
 import ast
-from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
 
-from strategy_gym.tasks.registry import ENTRY_POINT_GROUP, Task, TaskRegistry
+from strategy_gym.tasks.registry import Task, TaskRegistry
 
 STRATEGY_DIR = Path(__file__).resolve().parent.parent / "strategies"
 GAME2048_ENV = "strategy_gym/Game2048-v0"
@@ -22,19 +21,7 @@ SPLITS = ("train", "eval", "test")
 
 def load_task(name: str, options: dict | None = None) -> Task:
     """The registered task ``name``; ``options`` go to its factory (e.g. 2048's ``target``)."""
-    if not options:
-        return TaskRegistry().get(name)
-    found = [ep for ep in entry_points(group=ENTRY_POINT_GROUP) if ep.name == name]
-    if not found:
-        known = ", ".join(TaskRegistry().names())
-        raise LookupError(f"unknown task {name!r}; registered tasks: {known}")
-    try:
-        task = found[0].load()(**options)
-    except TypeError as exc:
-        raise LookupError(f"task {name!r} does not accept options {sorted(options)}: {exc}") from None
-    if not isinstance(task, Task):
-        raise LookupError(f"task {name!r} factory returned {type(task).__name__}, not a Task")
-    return task
+    return TaskRegistry().build(name, options)
 
 
 def is_2048(task: Task) -> bool:
