@@ -9,6 +9,9 @@ Two styles:
   order whose first two moves are opposite (up/down or left/right: no corner is kept), or a
   random legal move. They reach 256 in 0-12% of 4x4 games. Priming on them teaches the format
   and legal play, and leaves the strategy itself for GRPO to improve (the headroom).
+
+Each template is the complete source a model is taught to write, so templates repeat their
+move-checking loops on purpose: a shared helper would not exist in the model's completion.
 """
 
 from __future__ import annotations
