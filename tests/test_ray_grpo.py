@@ -84,7 +84,7 @@ def test_two_grpo_steps_with_the_rewards_played_on_ray(strategy_model, tmp_path)
         assert row["reward"] is not None
         for name in ("function_works", "no_cheating", "strategy_succeeds"):
             assert row[f"reward/{name}/mean"] is not None
-        assert 1 <= sum(row["outcomes"].values()) <= 2  # 2 completions (equal ones count once)
+        assert sum(row["outcomes"].values()) in (1, 2)  # 2 completions (equal ones count once)
     assert sum(r["outcomes"].get("no_function", 0) for r in rows) < 4  # most of them played
     report = (run / "report.md").read_text()
     (line,) = [x for x in report.splitlines() if "sandbox: ray" in x]
