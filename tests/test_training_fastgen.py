@@ -9,7 +9,7 @@ import pytest
 torch = pytest.importorskip("torch")
 pytest.importorskip("peft")
 
-from strategy_gym.agents.demonstrations import (  # noqa: E402
+from strategy_gym.text_tasks.demonstrations_2048 import (  # noqa: E402
     FAMILIES,
     OPPOSITE_ORDERS,
     demonstration_texts,

@@ -13,11 +13,11 @@ import argparse
 import json
 from pathlib import Path
 
-from strategy_gym.agents.demonstrations import FAMILIES, family_texts
 from strategy_gym.core.stats import wilson_interval
 from strategy_gym.envs.seeds import builtin_seed_set
 from strategy_gym.play import PlaySettings, StrategyEvaluator
 from strategy_gym.tasks.game2048 import strategy_game
+from strategy_gym.text_tasks.demonstrations_2048 import FAMILIES, family_texts
 
 SUCCESS_SHARE = 0.5  # as training/evaluation.py: a strategy succeeds at >= half its seeds
 RANDOM_SOURCE = "```python\ndef strategy(board):\n    import random\n    return random.choice('WASD')\n```"
