@@ -8,7 +8,6 @@ notebook's game). ``make_task(board=..., size=..., target=...)`` picks or overri
 from __future__ import annotations
 
 import math
-import os
 import random
 from collections import Counter
 from collections.abc import Sequence
@@ -30,6 +29,7 @@ from strategy_gym.rewards.strategy import notebook_rewards, shaped_rewards
 from strategy_gym.tasks.registry import Assessment, Task
 from strategy_gym.text_tasks.demonstrations_2048 import demonstration_texts
 from strategy_gym.text_tasks.prompts_2048 import PROMPT_STYLES, prompt_messages
+from strategy_gym.training.distributed import cores_per_rank, world_size
 
 ENTRY_POINT = "strategy"
 
@@ -120,12 +120,15 @@ def make_task(board: str = "small", size: int | None = None, target: int | None 
 
     ``workers`` sandbox processes play the strategies; by default half the machine's cores
     (at least 2, at most 8), so a 16-core GPU host scores a GRPO batch in parallel while a
-    2-core CPU machine keeps one core for the trainer.
+    2-core CPU machine keeps one core for the trainer; launched as N ranks (accelerate,
+    torchrun) each rank's pool takes half of its ``cpu_count // N`` share (at least 1).
     ``demonstration_style`` picks the priming players (``reference`` or ``naive``, see
     :mod:`strategy_gym.text_tasks.demonstrations_2048`); ``assess_split`` the seed set ``assess`` plays
     (``test``: held-out seeds that neither training nor the usual eval ever sees).
     """
-    workers = workers or min(8, max(2, (os.cpu_count() or 2) // 2))
+    # Under several ranks (accelerate/torchrun) each rank's pool takes half its share.
+    floor = 2 if world_size() == 1 else 1
+    workers = workers or min(8, max(floor, cores_per_rank() // 2))
     if prompt_style not in PROMPT_STYLES:
         raise ValueError(f"unknown prompt style {prompt_style!r}; known: {', '.join(PROMPT_STYLES)}")
     if assess_seeds < 1:

@@ -5,6 +5,10 @@ preflight -> run directory -> "before" evaluation -> format priming -> GRPO (the
 watched as a smoke phase) -> save -> "after" evaluation -> report.md.
 ``python train_env.py --help`` lists the config groups (env, model, trainer, experiment).
 The installed console script ``strategy-gym-train`` is the same command.
+Under ``accelerate launch --num_processes N`` (or ``torchrun``) every rank loads the model and
+trains (priming and GRPO data-parallel); rank 0 alone samples the preflight preview, writes the
+run directory, evaluates, saves and reports, while the others wait at barriers
+(:mod:`strategy_gym.training.distributed`).
 """
 
 from __future__ import annotations
@@ -22,32 +26,46 @@ CONF_DIR = Path(__file__).resolve().parent.parent / "conf"
 def train(cfg: DictConfig) -> None:
     from rich.console import Console
 
+    from strategy_gym.training import distributed
     from strategy_gym.training.run import USER_ERRORS, Run
 
-    console = Console()
+    distributed.init()  # no-op in one process
+    main = distributed.is_main()
+    console = Console(quiet=not main)  # one voice: rank 0's
+    error = None
     try:
         run = Run.prepare(cfg, console)  # preflight; fails before anything is written
     except USER_ERRORS as exc:
-        console.print(f"[bold red]error:[/] {exc}", soft_wrap=True)
+        error = exc
+    if not distributed.all_ok(error is None):  # any rank's failure stops every rank
+        why = error or "another rank failed its preflight (its message is on its stderr)"
+        Console(stderr=not main).print(f"[bold red]error:[/] {why}", soft_wrap=True)
         sys.exit(2)
     if cfg.run.preflight_only:
         console.print("preflight passed (run.preflight_only=true): stopping before training")
+        distributed.finish()
         return
 
     run.open_directory()  # resolved config, seed sets, the fixed eval prompts
     try:
-        run.evaluate("before")  # the untrained model on the fixed prompts
+        if main:
+            run.evaluate("before")  # the untrained model on the fixed prompts
+        distributed.barrier()
         if run.priming_enabled:
             run.prime_format()  # short LoRA SFT on the task's demonstrations
-            run.evaluate("after_priming")
+            if main:
+                run.evaluate("after_priming")
+            distributed.barrier()
         run.train_grpo()  # smoke phase = first steps, stops with a diagnosis on dead rewards
     except KeyboardInterrupt:
         run.note_interrupted()  # Ctrl-C: save what we have, then report
-    run.save_adapter()
-    if not run.interrupted:
-        run.evaluate("after")
-    report = run.write_report()
-    console.print(f"report: {report}")
+    if main:
+        run.save_adapter()
+        if not run.interrupted:
+            run.evaluate("after")
+        report = run.write_report()
+        console.print(f"report: {report}")
+    distributed.finish()
 
 
 def main() -> None:

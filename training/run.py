@@ -17,6 +17,7 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 
 from strategy_gym.envs.seeds import seed_set_spec
+from strategy_gym.training import distributed
 from strategy_gym.training.backend import BackendError, choose_backend
 from strategy_gym.training.cache import ModelFetchError
 from strategy_gym.training.environments import PlayMode
@@ -141,6 +142,9 @@ class Run:
 
     # ---- 2. run directory ---------------------------------------------------------------
     def open_directory(self) -> Path:
+        if not distributed.is_main():  # rank 0 names and writes the directory; the rest follow
+            self.run_dir, self.resumed_from = distributed.broadcast_from_main()
+            return self.run_dir  # type: ignore[return-value]
         self.run_dir = _run_dir(self.cfg)
         self.run_dir.mkdir(parents=True, exist_ok=True)
         (self.run_dir / "config.yaml").write_text(OmegaConf.to_yaml(self._resolved_cfg()))
@@ -159,6 +163,7 @@ class Run:
                     self.evals[phase] = earlier
         self.console.print(f"run directory: {self.run_dir}"
                            + (f" (resuming from {self.resumed_from})" if self.resumed_from else ""))
+        distributed.broadcast_from_main((self.run_dir, self.resumed_from))
         return self.run_dir
 
     @property
@@ -288,7 +293,8 @@ class Run:
                                        "fixed eval prompts before and after."),
             model_lines=[f"{spec.name} from {self.loaded.checkpoint} on {self.device} "
                          f"({self.backend} backend)", trainable_summary(self.loaded.model),
-                         f"LoRA r={spec.lora.r} alpha={spec.lora.alpha}", *self.loaded.notes],
+                         f"LoRA r={spec.lora.r} alpha={spec.lora.alpha}", *self.loaded.notes,
+                         *filter(None, [distributed.describe()])],
             data_lines=[f"task {self.task.name}: {self.task.description}",
                         *(self.play.describe() if self.play else []),
                         f"{len(self.rows.train)} training rows, {len(self.rows.eval)} fixed eval "
@@ -422,7 +428,8 @@ def _model_preflight(cfg: DictConfig, task: Any, loaded: LoadedModel, rows: Task
                                       int(t.num_generations) * int(t.prompts_per_step),
                                       max_prompt + completion))
     p = t.preflight
-    if play is None:  # play mode has no single-turn output contract to sample
+    if play is None and distributed.is_main():  # no single-turn contract in play mode; the
+        # sampled preview is rank 0's (the other ranks load and measure the same model and rows)
         sampling = Sampling(int(p.max_new_tokens), 0.7, 0.95, int(cfg.run.seed), int(p.samples))
         samples, rate, summary, contract_check = sample_check(
             task, loaded.model, loaded.tokenizer, rows.train[:int(p.samples)], sampling,

@@ -16,6 +16,7 @@ from typing import Any
 
 from transformers import TrainerCallback
 
+from strategy_gym.training import distributed
 from strategy_gym.training.plots import plot_steps
 from strategy_gym.training.recording import RecordingReward
 
@@ -57,6 +58,36 @@ def step_row(step: int, logs: dict, seconds: float, rewards: Sequence[RecordingR
             row.update({key: _number(value) for key, value in metrics().items()})
     row["reward_seconds"] = round(sum(fn.take_step_seconds() for fn in rewards), 3)  # this step
     return row
+
+
+_SUMMED = ("outcomes", "format_outcomes")  # per-rank class counts, added up over ranks
+_SLOWEST = ("step_seconds", "reward_seconds")  # ranks work in parallel: the slowest one
+
+
+def merge_rank_rows(rows: Sequence[dict]) -> dict:
+    """One step's row from each rank's row (rank 0 first): counts and completions summed,
+    times the slowest rank's, other numbers (TRL's metrics are already global) averaged."""
+    merged = dict(rows[0])
+    if len(rows) == 1:
+        return merged
+    for key in _SUMMED:
+        if any(key in r for r in rows):
+            total: dict[str, int] = {}
+            for r in rows:
+                for name, count in (r.get(key) or {}).items():
+                    total[name] = total.get(name, 0) + count
+            merged[key] = total
+    merged["completions"] = sum(int(r.get("completions") or 0) for r in rows)
+    for key in _SLOWEST:
+        merged[key] = max(float(r.get(key) or 0.0) for r in rows)
+    for key, value in merged.items():
+        if key in ("step", "completions", *_SUMMED, *_SLOWEST) or not isinstance(value, float):
+            continue
+        values = [r[key] for r in rows if isinstance(r.get(key), float)]
+        if values and any(v != values[0] for v in values):
+            merged[key] = sum(values) / len(values)
+    merged["ranks"] = len(rows)
+    return merged
 
 
 def format_outcomes(contract: Any, texts: Sequence[str]) -> dict[str, int]:
@@ -130,9 +161,15 @@ class StepLogger(TrainerCallback):
                        self.rewards)
         if self.contract is not None and self.rewards:
             row["format_outcomes"] = format_outcomes(self.contract, self.rewards[0].last_texts)
+        row["completions"] = len(self.rewards[0].last_texts) if self.rewards else 0
+        # every rank scored its own share of the step's completions: rank 0 writes them all
+        parts = distributed.gather_to_main((row, self._sample_records(state.global_step)))
+        if parts is None:
+            return
+        row = merge_rank_rows([r for r, _ in parts])
         self.rows.append(row)
         self._append(row)
-        self._append_samples(state.global_step)
+        self._append_samples([s for _, records in parts for s in records])
         self._maybe_plot()
         if self._progress is not None:
             info = (f"step {row['step']} reward {row['reward'] or 0:.2f}±{row['reward_std'] or 0:.2f}"
@@ -147,7 +184,7 @@ class StepLogger(TrainerCallback):
         plotting stays under ~2% of training time (a redraw costs ~0.5-2 s on a busy CPU)."""
         now = time.perf_counter()
         due = force or now - self._last_plot_end >= PLOT_BUDGET * self._plot_cost
-        if not self.rows or not due or len(self.rows) == self._plotted:
+        if not distributed.is_main() or not self.rows or not due or len(self.rows) == self._plotted:
             return
         plot_steps(self.rows, self.run_dir / "training_curves.png")
         self._plotted = len(self.rows)
@@ -175,16 +212,21 @@ class StepLogger(TrainerCallback):
                 writer.writeheader()
             writer.writerow(flat)
 
-    def _append_samples(self, step: int) -> None:
+    def _sample_records(self, step: int) -> list[dict]:
         if not self.rewards or not self.rewards[0].last_texts:
-            return
+            return []
         per_fn = {fn.__name__: fn.last_rewards for fn in self.rewards}
+        return [{"step": step, "completion": text,
+                 "rewards": {name: values[i] if i < len(values) else None
+                             for name, values in per_fn.items()}}
+                for i, text in enumerate(self.rewards[0].last_texts)]
+
+    def _append_samples(self, records: Sequence[dict]) -> None:
+        if not records:
+            return
         with open(self.run_dir / "samples.jsonl", "a") as handle:
-            for i, text in enumerate(self.rewards[0].last_texts):
-                rewards = {name: values[i] if i < len(values) else None
-                           for name, values in per_fn.items()}
-                handle.write(json.dumps({"step": step, "completion": text,
-                                         "rewards": rewards}) + "\n")
+            for record in records:
+                handle.write(json.dumps(record) + "\n")
 
 
 def _read_existing(path: Path) -> list[dict]:
