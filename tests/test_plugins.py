@@ -291,11 +291,15 @@ def test_two_grpo_steps_of_train_env_on_each_example(example_site, tiny_model, t
 
 
 def test_the_example_ships_a_hydra_env_config_found_through_its_search_path(example_site):
-    from hydra import compose, initialize_config_dir
-
-    with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base=None):
-        cfg = compose(config_name="config", overrides=["env=connect_four"])
-    assert cfg.env.name == "connect_four" and cfg.env.train_rows > 0
+    # In a fresh process: Hydra scans hydra_plugins once per process, before this site existed.
+    probe = ("from hydra import compose, initialize_config_dir\n"
+             f"with initialize_config_dir(config_dir={str(ROOT / 'conf')!r}, version_base=None):\n"
+             "    cfg = compose(config_name='config', overrides=['env=connect_four'])\n"
+             "print(cfg.env.name, cfg.env.train_rows)\n")
+    done = _run(["-c", probe], [example_site])
+    assert done.returncode == 0, done.stderr[-2000:]
+    name, rows = done.stdout.split()
+    assert name == "connect_four" and int(rows) > 0
 
 
 def test_plugin_faults_are_task_errors_naming_the_plugins_function_and_file(broken_site):
