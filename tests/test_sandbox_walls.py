@@ -41,8 +41,20 @@ def _needs(pool: SandboxPool, *walls_needed: str) -> None:
         pytest.skip(f"this host gives no {', '.join(missing)} ({why or 'not root'})")
 
 
+# What an escaped script calls to try one thing: "done", or the error's name.
+ATTEMPT = """
+def attempt(action):
+    try:
+        action()
+        return "done"
+    except OSError as exc:
+        return type(exc).__name__
+"""
+
+
 def _escape(pool: SandboxPool, script: str, **payload) -> object:
-    job = Job(NOOP, ESCAPED, {"script": textwrap.dedent(script), **payload}, POLICY)
+    script = ATTEMPT + textwrap.dedent(script)  # scripts may define their own attempt
+    job = Job(NOOP, ESCAPED, {"script": script, **payload}, POLICY)
     result = pool.run(job)
     assert result.ok, result
     return result.value
@@ -165,12 +177,6 @@ def test_an_escaped_child_can_create_nothing_anywhere(pool, host):
     name = f"walls-{random.getrandbits(40):x}"
     outcomes = _escape(pool, """
         import os
-        def attempt(action):
-            try:
-                action()
-                return "done"
-            except OSError as exc:
-                return type(exc).__name__
         name = payload["name"]
         result = {
             "tmp_file": attempt(lambda: open(f"/tmp/{name}", "x").close()),
@@ -269,12 +275,6 @@ def test_seccomp_refuses_new_programs_and_tracing(pool):
     outcomes = _escape(pool, """
         import ctypes, os
         libc = ctypes.CDLL(None, use_errno=True)
-        def attempt(action):
-            try:
-                action()
-                return "done"
-            except OSError as exc:
-                return type(exc).__name__
         PTRACE_TRACEME = 0
         result = {
             "execve": attempt(lambda: os.execv("/bin/true", ["true"])),
