@@ -16,6 +16,7 @@ from typing import Any
 
 from strategy_gym.core.messages import completion_text
 from strategy_gym.core.outcomes import Outcome
+from strategy_gym.core.processes import cores_per_rank, world_size
 from strategy_gym.envs.game2048 import board_as_lists, validate_config
 from strategy_gym.envs.seeds import builtin_seed_sets
 from strategy_gym.play import (
@@ -29,7 +30,6 @@ from strategy_gym.rewards.strategy import notebook_rewards, shaped_rewards
 from strategy_gym.tasks.registry import Assessment, Task
 from strategy_gym.text_tasks.demonstrations_2048 import demonstration_texts
 from strategy_gym.text_tasks.prompts_2048 import PROMPT_STYLES, prompt_messages
-from strategy_gym.training.distributed import cores_per_rank, world_size
 
 ENTRY_POINT = "strategy"
 

@@ -14,14 +14,11 @@ import os
 from datetime import timedelta
 from typing import Any
 
+from strategy_gym.core.processes import cores_per_rank, world_size  # noqa: F401 (re-exported)
+
 # Rank 0 evaluates (before / after priming / after) while the others wait at a barrier; the
 # default 30-minute collective timeout would kill a long evaluation of a large model.
 TIMEOUT = timedelta(hours=float(os.environ.get("STRATEGY_GYM_DIST_TIMEOUT_H", "4")))
-
-
-def world_size() -> int:
-    """Processes in this run, from the launcher's environment (1 without a launcher)."""
-    return max(1, int(os.environ.get("WORLD_SIZE", "1") or 1))
 
 
 def rank() -> int:
@@ -30,13 +27,6 @@ def rank() -> int:
 
 def is_main() -> bool:
     return rank() == 0
-
-
-def cores_per_rank() -> int:
-    """This process's share of the host's cores (at least 1): each rank sizes its own
-    sandbox pool from it, so N ranks do not start N pools on all cores."""
-    local = int(os.environ.get("LOCAL_WORLD_SIZE", "0") or 0) or world_size()
-    return max(1, (os.cpu_count() or 1) // local)
 
 
 def _active() -> bool:
