@@ -9,6 +9,7 @@ repo=$(pwd)
 # The layers contract reads the installed layout (the wheel maps the root folders into
 # strategy_gym), so build the wheel once and lint and test what users install.
 wheel_dir=$(mktemp -d)
+chmod 755 "$wheel_dir"  # the sandbox children (not root) import the installed copy from here
 trap 'rm -rf "$wheel_dir"' EXIT
 .venv/bin/python -m pip wheel -q --no-deps --no-build-isolation -w "$wheel_dir" . >/dev/null || exit 1
 .venv/bin/python -m pip install -q --no-deps --target "$wheel_dir/site" "$wheel_dir"/*.whl || exit 1
