@@ -180,14 +180,21 @@ def _has_exited(spare: Spare) -> bool:
         return True
 
 
+def _has_output(spare: Spare) -> bool:
+    try:
+        return bool(select.select([spare.result_fd], [], [], 0)[0])
+    except (OSError, ValueError):
+        return False
+
+
 def _timeout_message(batch: _Batch, running: Running) -> str:
     index = running.indices[0]
     state = batch.sessions.get(index)
     if state is None:
         return f"exceeded {batch.jobs[index].policy.time_limit_s} s"
-    if running.deadline < state.ends:
-        return f"one move took longer than {state.step_limit_s} s"
-    return f"the session exceeded its budget of {state.session.budget_s} s"
+    if state.budget_is_binding:
+        return f"the session exceeded its budget of {state.session.budget_s} s"
+    return f"one move took longer than {state.step_limit_s} s"
 
 
 def _killed_from_outside(status: int | None) -> bool:
@@ -535,8 +542,8 @@ class SandboxPool:
         running.arm(batch.jobs[index].policy.time_limit_s)
         state = batch.sessions.get(index)
         if state is not None:
-            state.ends = running.deadline
-            running.deadline = min(state.ends, time.monotonic() + state.step_limit_s)
+            state.start(time.monotonic())
+            running.deadline = state.deadline
 
     # events ------------------------------------------------------------------------------
     def _next_deadline(self) -> float:
@@ -618,6 +625,7 @@ class SandboxPool:
         if answers is None:
             self._child_failed(link, Outcome.CRASHED, "malformed step from the sandbox")
             return False
+        state.end_turn(time.monotonic())
         started = time.perf_counter()
         try:
             views = state.session.driver.advance(answers)
@@ -635,7 +643,8 @@ class SandboxPool:
             return False
         except OSError:
             pass  # the child died; the EOF on its result pipe reports it
-        running.deadline = min(state.ends, time.monotonic() + state.step_limit_s)
+        state.give_turn(time.monotonic())
+        running.deadline = state.deadline
         return True
 
     def _on_child_exit(self, link: WorkerLink, running: Running) -> None:
@@ -742,6 +751,8 @@ class SandboxPool:
         for link in list(self._links):
             running = link.running
             if running is not None and now >= running.deadline:
+                if now < running.deadline + BACKSTOP_GRACE_S and _has_output(running.spare):
+                    continue  # it answered while the pool was busy: read that first
                 running.spare.kill()
                 self._child_failed(link, Outcome.TIMEOUT, _timeout_message(batch, running))
             elif link.requested_at is not None and now > link.requested_at + self._start_timeout_s:

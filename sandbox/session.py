@@ -54,16 +54,41 @@ class Session:
 
 @dataclass(eq=False)
 class SessionState:
-    """The pool's bookkeeping for one running session."""
+    """The pool's bookkeeping for one running session.
+
+    The child is charged only while it holds the turn: from the moment its views are sent
+    until its answers are read. Time the trusted side spends (stepping games, a first JIT
+    compile, serving other children on a loaded machine) never counts against its budget.
+    """
 
     session: Session
-    ends: float = math.inf  # monotonic deadline of the whole session, set when it starts
+    left_s: float = math.inf  # of the session's budget, set when it starts
+    turn_started: float = 0.0  # monotonic time the child got the turn
     steps: int = 0
     reply_s: float = 0.0  # time spent in the driver (trusted side), for the timings
 
     @property
     def step_limit_s(self) -> float:
         return self.session.policy.time_limit_s
+
+    def start(self, now: float) -> None:
+        self.left_s, self.turn_started = self.session.budget_s, now
+
+    def end_turn(self, now: float) -> None:
+        self.left_s -= now - self.turn_started
+
+    def give_turn(self, now: float) -> None:
+        self.turn_started = now
+
+    @property
+    def deadline(self) -> float:
+        """When the child's current turn runs out: one round trip's limit or, sooner, what
+        is left of the budget."""
+        return self.turn_started + min(self.step_limit_s, self.left_s)
+
+    @property
+    def budget_is_binding(self) -> bool:
+        return self.left_s <= self.step_limit_s
 
 
 def parse_answers(frame: bytes) -> Answers | None:

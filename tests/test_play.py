@@ -57,6 +57,45 @@ def test_an_escaped_strategy_finds_no_seed_rng_or_game_in_its_process():
     assert all(r.outcome in (Outcome.SUCCESS, Outcome.GAME_OVER) for r in records)
 
 
+class _SlowTrustedSide:
+    """A driver that takes 0.4 s per step: the trusted side, not the child, is slow."""
+
+    def __init__(self, steps: int) -> None:
+        self.steps, self.done = steps, 0
+
+    def restart(self) -> None:
+        self.done = 0
+
+    def advance(self, answers):
+        if self.done:
+            time.sleep(0.4)
+        self.done += 1
+        return [[0, [[2, 0, 0, 0]] * 4]] if self.done <= self.steps else None
+
+
+def test_the_trusted_sides_own_time_is_not_charged_to_the_childs_budget():
+    # 8 steps of 0.4 s on the trusted side, a 1 s budget: the child itself takes ~ms.
+    driver = _SlowTrustedSide(steps=8)
+    session = Session(CORNER, SandboxPolicy(time_limit_s=0.5), driver, 1.0)
+    with SandboxPool(workers=1) as pool:
+        (result,) = pool.run_sessions([session])
+    assert result.ok, result.message
+    assert driver.done == 9
+
+
+@pytest.mark.parametrize(("body", "budget", "message"), [
+    ("while True:\n    pass", 30.0, "one move took longer than 0.5 s"),
+    ("for i in range(1_500_000):\n    pass", 1.0, "the session exceeded its budget of 1.0 s"),
+])
+def test_the_childs_own_time_ends_the_session(body, budget, message):
+    driver = _SlowTrustedSide(steps=100)
+    session = Session(strategy(body + "\nreturn 'W'"), SandboxPolicy(time_limit_s=0.5), driver, budget)
+    with SandboxPool(workers=1) as pool:
+        (result,) = pool.run_sessions([session])
+    assert result.outcome is Outcome.TIMEOUT and result.message == message
+    assert driver.done < 100
+
+
 @pytest.mark.parametrize(("body", "outcome"), [
     ("return 'é'", Outcome.INVALID_ACTION),
     ("return 'W' * 2_000_000", Outcome.OUTPUT_TOO_LARGE),
