@@ -25,7 +25,7 @@ from typing import Any
 
 from transformers import TrainerCallback
 
-from strategy_gym.training.grpo import GrpoSettings, build_trainer, grpo_config, train_dataset
+from strategy_gym.training.grpo import build_trainer, grpo_config, train_dataset
 from strategy_gym.training.lora import attach_lora
 from strategy_gym.training.models import resolve_model
 from strategy_gym.training.recording import wrap_rewards
@@ -55,14 +55,13 @@ def run_side(name: str, args: argparse.Namespace, task: Any, rows: list[dict],
              work: Path) -> dict:
     loaded = resolve_model(args.model, device=args.device)
     model = attach_lora(loaded.model, loaded.spec)
-    settings = GrpoSettings(
-        max_steps=args.warmup + args.steps, num_generations=args.num_generations,
-        prompts_per_step=args.prompts_per_step, gradient_accumulation_steps=1, learning_rate=1e-5,
-        lr_scheduler_type="constant", warmup_ratio=0.0, weight_decay=0.0, max_grad_norm=1.0,
-        optim="adamw_torch", beta=0.0, temperature=1.0, top_p=1.0,
-        max_completion_length=args.max_completion_length, save_steps=10_000, seed=3407,
-        use_cpu=args.device == "cpu", bf16=args.device.startswith("cuda"))
-    config = grpo_config(settings, work / name)
+    trainer = {"max_steps": args.warmup + args.steps, "num_generations": args.num_generations,
+               "prompts_per_step": args.prompts_per_step, "learning_rate": 1e-5,
+               "lr_scheduler_type": "constant", "warmup_ratio": 0.0, "weight_decay": 0.0,
+               "max_grad_norm": 1.0, "beta": 0.0, "temperature": 1.0, "top_p": 1.0,
+               "max_completion_length": args.max_completion_length, "save_steps": 10_000}
+    config = grpo_config(trainer, work / name, seed=3407, use_cpu=args.device == "cpu",
+                         bf16=args.device.startswith("cuda"))
     config.generation_kwargs = {"min_new_tokens": args.max_completion_length}
     config.save_strategy = "no"
     timer = StepTimer()
@@ -72,7 +71,7 @@ def run_side(name: str, args: argparse.Namespace, task: Any, rows: list[dict],
         rewards = wrap_rewards(task.rewards("shaped", seeds_per_group=args.seeds_per_group))
         (work / name).mkdir(parents=True, exist_ok=True)
         callbacks += [SmokeCallback(args.warmup + args.steps),
-                      StepLogger(work / name, rewards, settings.max_steps)]
+                      StepLogger(work / name, rewards, config.max_steps)]
     dataset = train_dataset(rows, loaded.tokenizer, 4096)
     trainer = build_trainer(model, loaded.tokenizer, rewards, dataset, config, callbacks,
                             fast_generation=name == "ours")

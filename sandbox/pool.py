@@ -159,16 +159,26 @@ def _encode_views(views: Any) -> bytes:
     return data
 
 
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
 def _plain(value: Any, depth: int = 0) -> bool:
+    # Loops, not all() over generators: this runs on every view of every round trip.
     kind = type(value)
-    if kind in (str, int, float, bool) or value is None:
+    if kind in _SCALARS:
         return True
     if depth > 32:
         return False
     if kind is list or kind is tuple:
-        return all(_plain(item, depth + 1) for item in value)
+        for item in value:
+            if type(item) not in _SCALARS and not _plain(item, depth + 1):
+                return False
+        return True
     if kind is dict:
-        return all(type(k) is str and _plain(v, depth + 1) for k, v in value.items())
+        for key, item in value.items():
+            if type(key) is not str or (type(item) not in _SCALARS and not _plain(item, depth + 1)):
+                return False
+        return True
     return False
 
 

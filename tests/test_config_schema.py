@@ -110,3 +110,23 @@ def test_train_env_stops_with_one_paragraph_before_anything_loads(override, show
     assert "Traceback" not in output and f"Config value {shown}" in output
     assert "loading" not in output and "Preflight" not in output  # no model, no preflight table
     assert not run.exists()
+
+
+@pytest.mark.parametrize("experiment", _choices("experiment"))
+def test_the_trainer_node_reaches_grpoconfig_as_it_is(experiment, tmp_path):
+    # One source of truth: a trainer key that is a GRPOConfig field arrives unchanged, and
+    # every such key is one the schema checks.
+    from omegaconf import OmegaConf
+
+    from strategy_gym.training.grpo import GRPO_FIELDS, grpo_config
+    from strategy_gym.training.schema import TrainerConfig
+
+    trainer = OmegaConf.to_container(_compose(f"+experiment={experiment}").trainer, resolve=True)
+    config = grpo_config(trainer, tmp_path, use_cpu=True, bf16=False)
+    for key in GRPO_FIELDS:
+        assert key in TrainerConfig.model_fields, key
+        if trainer.get(key) is not None and key != "bf16":
+            assert getattr(config, key) == trainer[key], key
+    assert config.per_device_train_batch_size == trainer["prompts_per_step"] * trainer["num_generations"]
+    assert config.warmup_steps == trainer["warmup_ratio"]
+    assert grpo_config(trainer, tmp_path, use_cpu=True, bf16=False, max_steps=3).max_steps == 3

@@ -208,3 +208,13 @@ def test_qwen3_template_matches_the_training_template_registry(smol_tokenizer):
             assert ours.apply_chat_template(messages, **kwargs) == theirs.apply_chat_template(
                 messages, **kwargs
             )
+
+
+def test_preflight_reports_the_contracts_tokenizer_problems(smol_tokenizer):
+    from strategy_gym.play.contract import StrategyContract
+    from strategy_gym.training.preflight import tokenizer_check
+
+    check = tokenizer_check(get_contract("qwen3"), smol_tokenizer)
+    assert check.status == "warn" and "does not pre-fill '<start_working_out>'" in check.detail
+    assert tokenizer_check(get_contract("answer_tag"), smol_tokenizer).status == "ok"
+    assert tokenizer_check(StrategyContract.__new__(StrategyContract), smol_tokenizer) is None

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from sandbox_fixtures import runners as probe
-from sandbox_fixtures.host import Host, children
+from sandbox_fixtures.host import children
 
 from strategy_gym.sandbox import Job, Outcome, SandboxPolicy, SandboxPool
 
@@ -34,11 +34,6 @@ def pool():
             yield shared
     finally:
         os.environ.pop(SECRET, None)
-
-
-@pytest.fixture(scope="module")
-def host():
-    return Host.create()
 
 
 def _solve(code: str, *args, policy: SandboxPolicy = SOLVE, **kwargs) -> Job:
@@ -90,15 +85,14 @@ def slide_left(row):
             merged.append(t)
     return merged + [0] * (len(row) - len(merged))
 
+def rotate(board, turns):
+    for _ in range(turns % 4):
+        board = [list(r) for r in zip(*board[::-1])]  # a quarter turn clockwise
+    return board
+
 def move(board, letter):
-    if letter == "A":
-        return [slide_left(r) for r in board]
-    if letter == "D":
-        return [slide_left(r[::-1])[::-1] for r in board]
-    cols = [list(c) for c in zip(*board)]
-    if letter == "W":
-        return [list(r) for r in zip(*[slide_left(c) for c in cols])]
-    return [list(r) for r in zip(*[slide_left(c[::-1])[::-1] for c in cols])]
+    turns = "ASDW".index(letter)
+    return rotate([slide_left(r) for r in rotate(board, turns)], -turns)
 
 def score(board):
     total = 0

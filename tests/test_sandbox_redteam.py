@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 from sandbox_fixtures import runners as probe
-from sandbox_fixtures.host import Host
 
 from strategy_gym.sandbox import (
     Job,
@@ -121,11 +120,6 @@ HOSTILE = [
 def pool():
     with SandboxPool(workers=2, preload=[ECHO]) as shared:
         yield shared
-
-
-@pytest.fixture(scope="module")
-def host():
-    return Host.create()
 
 
 def test_the_suite_is_big_enough():

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from sandbox_fixtures import runners as probe
-from sandbox_fixtures.host import Host, children
+from sandbox_fixtures.host import children
 
 from strategy_gym.sandbox import Job, SandboxPolicy, SandboxPool, walls
 
@@ -27,11 +27,6 @@ POLICY = SandboxPolicy(entry_point="solve", time_limit_s=5.0)
 def pool():
     with SandboxPool(workers=2, preload=[ESCAPED]) as shared:
         yield shared
-
-
-@pytest.fixture(scope="module")
-def host():
-    return Host.create()
 
 
 def _needs(pool: SandboxPool, *walls_needed: str) -> None:

@@ -6,6 +6,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
+from strategy_gym.agents.evaluation.tasks import BUILTIN_2048_STRATEGIES, STRATEGY_DIR
 from strategy_gym.core.outcomes import Outcome
 from strategy_gym.envs.seeds import builtin_seed_set
 from strategy_gym.play import GameRecord, StrategyEvaluation
@@ -38,25 +39,8 @@ def fenced(body: str) -> str:
     return f"Here is my strategy:\n{F}python\n{body}\n{F}\n"
 
 
-CORNER = """def strategy(board):
-    n = len(board)
-    def moves(key):
-        cols = [[board[r][c] for r in range(n)] for c in range(n)]
-        lines = {"A": board, "D": [row[::-1] for row in board], "W": cols}.get(key)
-        if lines is None:
-            lines = [col[::-1] for col in cols]
-        for line in lines:
-            tiles = [v for v in line if v]
-            if line[:len(tiles)] != tiles:
-                return True
-            if any(tiles[i] == tiles[i + 1] for i in range(len(tiles) - 1)):
-                return True
-        return False
-    for key in "SADW":
-        if moves(key):
-            return key
-    return "S"
-"""
+# The reference corner player (the same source the sandbox plays as model code).
+CORNER = (STRATEGY_DIR / BUILTIN_2048_STRATEGIES["corner"]).read_text()
 
 # name -> (completion, (function_works, no_cheating, strategy_succeeds)) on 4x4 / 32, seed 5.
 NOTEBOOK_CASES = {

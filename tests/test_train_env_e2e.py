@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -52,6 +53,7 @@ def test_two_grpo_steps_leave_every_artefact(run_dir):
     report = (run_dir / "report.md").read_text()
     assert "## Results" in report and "| before |" in report and "| after |" in report
     assert "smoke phase: passed" in report or "smoke phase: STOPPED" in report
+    assert re.search(r"tokenizer \(\w+\): ok", report)  # the contract's tokenizer check ran
     assert (run_dir / "checkpoints" / "checkpoint-2").is_dir()
 
 

@@ -28,6 +28,10 @@ from strategy_gym.text_tasks.vision_data import (
 SEEDS = range(12)
 
 
+def every_seed_and_level(test):
+    return pytest.mark.parametrize("level", LEVELS)(pytest.mark.parametrize("seed", SEEDS)(test))
+
+
 # ------------------------------------------------------------------ pixel helpers
 def components(mask: np.ndarray) -> list[np.ndarray]:
     """8-connected components of a boolean mask, each as an array of (row, col) pixels."""
@@ -153,6 +157,14 @@ def pixels_of(problem) -> np.ndarray:
     return array
 
 
+def rendered(seed: int, kind: str, level: int):
+    """The problem and its pixels, which hold only the generator's own colours."""
+    problem = generate_problem(seed, kind, level)
+    pixels = pixels_of(problem)
+    known_colours_only(pixels)
+    return problem, pixels
+
+
 def known_colours_only(pixels: np.ndarray) -> None:
     allowed = [BACKGROUND, INK, GRID, SHAPE_FILL, *PALETTE.values()]
     known = np.zeros(pixels.shape[:2], dtype=bool)
@@ -161,12 +173,9 @@ def known_colours_only(pixels: np.ndarray) -> None:
     assert known.all(), "anti-aliased or stray pixels found"
 
 
-@pytest.mark.parametrize("level", LEVELS)
-@pytest.mark.parametrize("seed", SEEDS)
+@every_seed_and_level
 def test_count_shapes_answer_matches_pixels(seed, level):
-    problem = generate_problem(seed, "count_shapes", level)
-    pixels = pixels_of(problem)
-    known_colours_only(pixels)
+    problem, pixels = rendered(seed, "count_shapes", level)
     match = re.fullmatch(r"How many (\w+) (shapes|circles|squares|triangles) are in the image\?",
                          problem.question)
     assert match, problem.question
@@ -178,12 +187,9 @@ def test_count_shapes_answer_matches_pixels(seed, level):
     assert len(found) >= 1
 
 
-@pytest.mark.parametrize("level", LEVELS)
-@pytest.mark.parametrize("seed", SEEDS)
+@every_seed_and_level
 def test_sum_numbers_answer_matches_pixels(seed, level):
-    problem = generate_problem(seed, "sum_numbers", level)
-    pixels = pixels_of(problem)
-    known_colours_only(pixels)
+    problem, pixels = rendered(seed, "sum_numbers", level)
     read = []
     for colour in PALETTE.values():
         numbers = read_numbers(colour_mask(pixels, colour))
@@ -193,12 +199,9 @@ def test_sum_numbers_answer_matches_pixels(seed, level):
     assert str(sum(read)) == problem.answer
 
 
-@pytest.mark.parametrize("level", LEVELS)
-@pytest.mark.parametrize("seed", SEEDS)
+@every_seed_and_level
 def test_tallest_bar_answer_matches_pixels(seed, level):
-    problem = generate_problem(seed, "tallest_bar", level)
-    pixels = pixels_of(problem)
-    known_colours_only(pixels)
+    problem, pixels = rendered(seed, "tallest_bar", level)
     ink = colour_mask(pixels, INK)
     axis_col = int(ink.sum(axis=0).argmax())  # the y axis is the longest vertical ink line
     base_row = int(ink.sum(axis=1).argmax())  # the x axis is the longest horizontal one
@@ -221,12 +224,9 @@ def test_tallest_bar_answer_matches_pixels(seed, level):
         assert max(value for value, _ in labels) >= round(max(values))  # axis covers the bar
 
 
-@pytest.mark.parametrize("level", LEVELS)
-@pytest.mark.parametrize("seed", SEEDS)
+@every_seed_and_level
 def test_geometry_answer_matches_pixels(seed, level):
-    problem = generate_problem(seed, "geometry", level)
-    pixels = pixels_of(problem)
-    known_colours_only(pixels)
+    problem, pixels = rendered(seed, "geometry", level)
     (figure,) = components(colour_mask(pixels, SHAPE_FILL))
     r0, c0, r1, c1 = bbox(figure)
     labels = read_numbers(colour_mask(pixels, INK))

@@ -75,10 +75,9 @@ _GREEDY = '''def strategy(board):
     return choice
 '''
 
-# A short corner player (about 110 tokens): a move changes a line exactly when some adjacent
-# pair along it is (empty, tile) or two equal tiles, so no sliding needs to be simulated.
-_COMPACT = '''def strategy(board):
-    cols = [list(col) for col in zip(*board)]
+# The legality test both compact players open with: a move changes a line exactly when some
+# adjacent pair along it is (empty, tile) or two equal tiles, so no sliding is simulated.
+_CAN_MOVE = '''    cols = [list(col) for col in zip(*board)]
     {lines} = {{
         "A": board, "D": [row[::-1] for row in board],
         "W": cols, "S": [col[::-1] for col in cols],
@@ -90,7 +89,9 @@ _COMPACT = '''def strategy(board):
                 if (a == 0 and b) or (a and a == b):
                     return True
         return False
-
+'''
+# A short corner player (about 110 tokens).
+_COMPACT = "def strategy(board):\n" + _CAN_MOVE + '''
     for key in "{order}":
         if {can}(key):
             return key
@@ -100,21 +101,7 @@ _COMPACT = '''def strategy(board):
 # (the big tiles never settle in a corner), and a random legal move.
 OPPOSITE_ORDERS = ("WSAD", "SWAD", "ADWS", "DAWS", "WSDA", "SWDA", "ADSW", "DASW")
 
-_RANDOM_LEGAL = '''def strategy(board):
-    import random
-    cols = [list(col) for col in zip(*board)]
-    {lines} = {{
-        "A": board, "D": [row[::-1] for row in board],
-        "W": cols, "S": [col[::-1] for col in cols],
-    }}
-
-    def {can}(key):
-        for line in {lines}[key]:
-            for a, b in zip(line, line[1:]):
-                if (a == 0 and b) or (a and a == b):
-                    return True
-        return False
-
+_RANDOM_LEGAL = "def strategy(board):\n    import random\n" + _CAN_MOVE + '''
     moves = [key for key in "{order}" if {can}(key)]
     return random.choice(moves) if moves else "{order0}"
 '''

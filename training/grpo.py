@@ -8,78 +8,48 @@ import json
 import os
 import re
 import shutil
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from strategy_gym.training.generation import prompt_lengths
 
-
-@dataclass(frozen=True)
-class GrpoSettings:
-    """The subset of ``conf/trainer/*.yaml`` GRPO reads, plus measured lengths."""
-
-    max_steps: int
-    num_generations: int
-    prompts_per_step: int
-    gradient_accumulation_steps: int
-    learning_rate: float
-    lr_scheduler_type: str
-    warmup_ratio: float
-    weight_decay: float
-    max_grad_norm: float
-    optim: str
-    beta: float
-    temperature: float
-    top_p: float
-    max_completion_length: int
-    save_steps: int
-    seed: int
-    use_cpu: bool
-    bf16: bool
-    use_vllm: bool = False
-    vllm_sleep_mode: bool = False
-    top_k: int | None = None
-    min_p: float | None = None
-    loss_type: str | None = None
-    importance_sampling_level: str | None = None
-    mask_truncated_completions: bool | None = None
-    gradient_checkpointing: bool = False
-    report_to: str = "none"
-    logging_steps: int = 1
-    scale_rewards: str | None = None  # TRL: "group" | "batch" | "none"
-    num_iterations: int | None = None  # policy updates per generated batch
-    fast_generation: bool = True  # generate on a merged copy of the LoRA model (fastgen.py)
+# Keys of the trainer node (conf/trainer/*.yaml) that are GRPOConfig fields of the same name
+# and meaning: they pass through as they are; a null keeps TRL's default.
+GRPO_FIELDS = (
+    "max_steps", "num_generations", "gradient_accumulation_steps", "learning_rate",
+    "lr_scheduler_type", "weight_decay", "max_grad_norm", "optim", "beta", "temperature",
+    "top_p", "top_k", "min_p", "max_completion_length", "loss_type", "importance_sampling_level",
+    "mask_truncated_completions", "scale_rewards", "num_iterations", "save_steps",
+    "logging_steps", "gradient_checkpointing", "bf16",
+)
 
 
-def grpo_config(settings: GrpoSettings, output_dir: Path) -> Any:
-    """A TRL GRPOConfig; one prompt per step means ``num_generations`` completions per batch."""
+def grpo_config(trainer: Mapping[str, Any], output_dir: Path, **derived: Any) -> Any:
+    """TRL's GRPOConfig from the trainer node: the :data:`GRPO_FIELDS` pass straight through,
+    ``derived`` holds what the run computes (the measured completion length, the device,
+    the seed, vLLM). A step is ``prompts_per_step`` whole groups of ``num_generations``.
+
+    >>> config = grpo_config({"max_steps": 2, "num_generations": 4, "prompts_per_step": 2,
+    ...                       "warmup_ratio": 0.0}, Path("out"), use_cpu=True)
+    >>> config.per_device_train_batch_size, config.max_steps
+    (8, 2)
+    """
     from trl import GRPOConfig
 
-    optional = {k: getattr(settings, k) for k in
-                ("top_k", "min_p", "loss_type", "importance_sampling_level",
-                 "mask_truncated_completions", "scale_rewards", "num_iterations")
-                if getattr(settings, k) is not None}
-    if settings.use_vllm:
-        optional.update(use_vllm=True, vllm_mode="colocate",
-                        vllm_enable_sleep_mode=settings.vllm_sleep_mode)
-    return GRPOConfig(
-        output_dir=str(output_dir), max_steps=settings.max_steps,
-        per_device_train_batch_size=settings.prompts_per_step * settings.num_generations,
-        num_generations=settings.num_generations,
-        gradient_accumulation_steps=settings.gradient_accumulation_steps,
-        learning_rate=settings.learning_rate, lr_scheduler_type=settings.lr_scheduler_type,
-        warmup_steps=settings.warmup_ratio, weight_decay=settings.weight_decay,
-        max_grad_norm=settings.max_grad_norm, optim=settings.optim, beta=settings.beta,
-        temperature=settings.temperature, top_p=settings.top_p,
-        max_completion_length=settings.max_completion_length,
-        save_strategy="steps", save_steps=settings.save_steps, save_total_limit=2,
-        logging_steps=settings.logging_steps, report_to=settings.report_to,
-        seed=settings.seed, use_cpu=settings.use_cpu, bf16=settings.bf16,
-        gradient_checkpointing=settings.gradient_checkpointing, disable_tqdm=True,
-        dataloader_num_workers=0, shuffle_dataset=True, **optional,
+    given = {k: trainer[k] for k in GRPO_FIELDS if trainer.get(k) is not None}
+    if derived.pop("use_vllm", False):
+        derived.update(use_vllm=True, vllm_mode="colocate",
+                       vllm_enable_sleep_mode=bool(trainer.get("vllm_sleep_mode")))
+    fixed = dict(
+        output_dir=str(output_dir),
+        per_device_train_batch_size=int(trainer["prompts_per_step"]) * int(trainer["num_generations"]),
+        # transformers 5 folds warmup_ratio into warmup_steps: a float below 1 is a share of steps
+        warmup_steps=float(trainer.get("warmup_ratio") or 0.0),
+        save_strategy="steps", save_total_limit=2, disable_tqdm=True,
+        dataloader_num_workers=0, shuffle_dataset=True,
     )
+    return GRPOConfig(**{**fixed, **given, **derived})
 
 
 def train_dataset(rows: Sequence[dict], tokenizer: Any, max_prompt_length: int) -> Any:

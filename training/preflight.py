@@ -170,6 +170,20 @@ def measure_lengths(tokenizer: Any, rows: Sequence[dict], completion_cap: int,
     return max_prompt, completion, Check("lengths", status, detail)
 
 
+def tokenizer_check(contract: Any, tokenizer: Any) -> Check | None:
+    """The contract's own tokenizer checks (its tags survive TRL's decode, the chat template
+    keeps the system prompt and adds a generation prompt), for contracts that have them.
+    A warning, not a failure: the sampled format rate is what stops a run."""
+    check = getattr(contract, "check_tokenizer", None)
+    if check is None:
+        return None
+    problems = check(tokenizer)
+    name = f"tokenizer ({contract.name})"
+    if not problems:
+        return Check(name, "ok", "tags survive decoding; the chat template renders the prompt")
+    return Check(name, "warn", "; ".join(problems))
+
+
 def sample_check(task: Any, model: Any, tokenizer: Any, rows: Sequence[dict],
                  sampling: Sampling, min_rate: float) -> tuple[list[Generated], float, str, Check]:
     """Generate on the first training prompts and check the contract on the samples."""

@@ -24,7 +24,6 @@ from strategy_gym.training.environments import PlayMode
 from strategy_gym.training.evaluation import EvalResult, evaluate, load_eval, write_eval
 from strategy_gym.training.generation import Sampling
 from strategy_gym.training.grpo import (
-    GrpoSettings,
     build_trainer,
     checkpoint_step,
     checkpoint_write_failure,
@@ -54,6 +53,7 @@ from strategy_gym.training.preflight import (
     raise_on_failure,
     render,
     sample_check,
+    tokenizer_check,
     version_checks,
 )
 from strategy_gym.training.priming import PrimingSettings, fitting_demonstrations, prime_format
@@ -243,19 +243,18 @@ class Run:
         options = {**_sandbox_options(self.cfg, self.task, self.play), **(env.reward_options or {})}
         self.rewards = wrap_rewards(self.play.rewards() if self.play else
                                     self.task.rewards(env.preset, **options))
-        settings = self._grpo_settings()
+        config = self._grpo_config()
         smoke = SmokeCallback(int(t.smoke_steps))
-        self.step_logger = StepLogger(self._dir(), self.rewards, settings.max_steps, self.console,
+        self.step_logger = StepLogger(self._dir(), self.rewards, config.max_steps, self.console,
                                       None if self.play else self.task.contract)
         dataset = train_dataset(self.rows.train, self.loaded.tokenizer,
                                 self.preflight.max_prompt_length)
-        config = grpo_config(settings, self._dir() / "checkpoints")
         if self.play:
             self.play.configure(config)
         trainer = build_trainer(self.loaded.model, self.loaded.tokenizer, self.rewards, dataset,
                                 config,
                                 [smoke, self.step_logger],
-                                fast_generation=settings.fast_generation,
+                                fast_generation=bool(t.fast_generation),
                                 **(self.play.trainer_kwargs() if self.play else {}))
         try:
             self._train(trainer)
@@ -353,27 +352,15 @@ class Run:
         return Sampling(tokens, float(e.temperature), float(e.top_p), int(e.seed),
                         int(e.batch_size))
 
-    def _grpo_settings(self) -> GrpoSettings:
-        t = self.cfg.trainer
-        return GrpoSettings(
-            max_steps=int(t.max_steps), num_generations=int(t.num_generations),
-            prompts_per_step=int(t.prompts_per_step),
-            gradient_accumulation_steps=int(t.gradient_accumulation_steps),
-            learning_rate=float(t.learning_rate), lr_scheduler_type=str(t.lr_scheduler_type),
-            warmup_ratio=float(t.warmup_ratio), weight_decay=float(t.weight_decay),
-            max_grad_norm=float(t.max_grad_norm), optim=str(t.optim), beta=float(t.beta),
-            temperature=float(t.temperature), top_p=float(t.top_p),
-            max_completion_length=self.preflight.max_completion_length,
-            save_steps=int(t.save_steps), seed=int(self.cfg.run.seed),
-            use_cpu=self.device == "cpu", bf16=self._bf16(), use_vllm=self.use_vllm,
-            vllm_sleep_mode=bool(t.vllm_sleep_mode), top_k=t.top_k, min_p=t.min_p,
-            loss_type=t.loss_type, importance_sampling_level=t.importance_sampling_level,
-            mask_truncated_completions=t.mask_truncated_completions,
-            gradient_checkpointing=bool(t.gradient_checkpointing),
-            report_to=str(self.cfg.run.report_to), logging_steps=int(t.logging_steps),
-            scale_rewards=t.get("scale_rewards"), num_iterations=t.get("num_iterations"),
-            fast_generation=bool(t.get("fast_generation", True)),
-        )
+    def _grpo_config(self) -> Any:
+        """The trainer node as TRL's GRPOConfig; only what the run measured or decided is
+        computed here."""
+        trainer = OmegaConf.to_container(self.cfg.trainer, resolve=True)
+        return grpo_config(trainer, self._dir() / "checkpoints",
+                           max_completion_length=self.preflight.max_completion_length,
+                           seed=int(self.cfg.run.seed), use_cpu=self.device == "cpu",
+                           bf16=self._bf16(), use_vllm=self.use_vllm,
+                           report_to=str(self.cfg.run.report_to))
 
     def _resolved_cfg(self) -> DictConfig:
         resolved = OmegaConf.create(OmegaConf.to_container(self.cfg, resolve=True))
@@ -427,6 +414,8 @@ def _model_preflight(cfg: DictConfig, task: Any, loaded: LoadedModel, rows: Task
     result.checks.append(memory_check(loaded.model, device,
                                       int(t.num_generations) * int(t.prompts_per_step),
                                       max_prompt + completion))
+    if play is None and (tokenizer := tokenizer_check(task.contract, loaded.tokenizer)):
+        result.checks.append(tokenizer)
     p = t.preflight
     if play is None and distributed.is_main():  # no single-turn contract in play mode; the
         # sampled preview is rank 0's (the other ranks load and measure the same model and rows)

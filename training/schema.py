@@ -84,6 +84,10 @@ class TrainerConfig(_Section):
     importance_sampling_level: Literal["token", "sequence"] | None = _field(
         "token, sequence or null", "sequence", default=None)
     mask_truncated_completions: bool | None = _field("true, false or null", True, default=None)
+    scale_rewards: Literal["group", "batch", "none"] | None = _field(
+        "group, batch, none or null", "batch", default=None)
+    num_iterations: int | None = _field("an integer >= 1 or null", 1, ge=1, default=None)
+    fast_generation: bool = _field("true or false", True, default=True)
     temperature: float = _field("a number > 0", 1.0, gt=0.0)
     top_p: float = _field("a number > 0 and <= 1", 1.0, gt=0.0, le=1.0)
     top_k: int | None = _field("an integer >= 0 or null", 50, ge=0, default=None)

@@ -1,26 +1,13 @@
 def strategy(board):
     # Random legal move, drawn from a hash of the board so a seed replays identically.
-    n = len(board)
+    # A move changes a line exactly when some adjacent pair is (empty, tile) or two equal tiles.
+    cols = [list(col) for col in zip(*board, strict=True)]
+    lines = {"A": board, "D": [row[::-1] for row in board], "W": cols, "S": [col[::-1] for col in cols]}
 
-    def moves(key):
-        cols = [[board[r][c] for r in range(n)] for c in range(n)]
-        if key == "A":
-            lines = [list(row) for row in board]
-        elif key == "D":
-            lines = [list(reversed(row)) for row in board]
-        elif key == "W":
-            lines = cols
-        else:
-            lines = [list(reversed(col)) for col in cols]
-        for line in lines:
-            tiles = [v for v in line if v]
-            if line[: len(tiles)] != tiles:
-                return True
-            if any(tiles[i] == tiles[i + 1] for i in range(len(tiles) - 1)):
-                return True
-        return False
+    def changes(key):
+        return any((a == 0 and b) or (a and a == b) for line in lines[key] for a, b in zip(line, line[1:], strict=False))
 
-    legal = [key for key in "WASD" if moves(key)]
+    legal = [key for key in "WASD" if changes(key)]
     if not legal:
         return "W"
     h = 17

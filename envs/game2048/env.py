@@ -16,6 +16,20 @@ from .rules import STATUS_NAMES, parse_action, validate_config
 REWARD_MODES = ("gain", "log2")
 
 
+def check_modes(reward_mode: str, render_mode: str | None, render_modes: tuple[str, ...]) -> None:
+    """The reward and render modes of the single and the vector env, checked alike."""
+    if reward_mode not in REWARD_MODES:
+        raise ValueError(f"reward_mode must be one of {REWARD_MODES}, got {reward_mode!r}")
+    if render_mode is not None and render_mode not in render_modes:
+        raise ValueError(f"render_mode must be None or one of {render_modes}, got {render_mode!r}")
+
+
+def board_space(config: Any) -> spaces.Box:
+    """One board as tile exponents (0 = empty)."""
+    n = config.size
+    return spaces.Box(0, config.target_exp, (n, n), np.uint8)
+
+
 def reward_of(gain: int | np.ndarray, mode: str) -> float | np.ndarray:
     """Merge gain as is, or log2(1 + gain) for a gentler scale."""
     return np.log2(1.0 + gain) if mode == "log2" else gain * 1.0
@@ -44,15 +58,11 @@ class Game2048Env(gym.Env):
         ansi_color: bool = False,
     ) -> None:
         self.config = validate_config(size, target, p_four)
-        if reward_mode not in REWARD_MODES:
-            raise ValueError(f"reward_mode must be one of {REWARD_MODES}, got {reward_mode!r}")
-        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
-            raise ValueError(f"render_mode must be None, 'ansi' or 'rgb_array', got {render_mode!r}")
+        check_modes(reward_mode, render_mode, tuple(self.metadata["render_modes"]))
         self.reward_mode = reward_mode
         self.render_mode = render_mode
         self.ansi_color = ansi_color
-        n = self.config.size
-        self.observation_space = spaces.Box(0, self.config.target_exp, (n, n), np.uint8)
+        self.observation_space = board_space(self.config)
         self.action_space = spaces.Discrete(4)
         self.game: Game | None = None
 

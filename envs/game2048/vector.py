@@ -16,7 +16,7 @@ from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
 from .batch import BatchedBoards
-from .env import REWARD_MODES, reward_of
+from .env import board_space, check_modes, reward_of
 from .render import render_ansi
 from .rules import validate_config
 
@@ -43,16 +43,13 @@ class Game2048VectorEnv(VectorEnv):
     ) -> None:
         if isinstance(num_envs, bool) or not isinstance(num_envs, int) or num_envs < 1:
             raise ValueError(f"num_envs must be a positive int, got {num_envs!r}")
-        if reward_mode not in REWARD_MODES:
-            raise ValueError(f"reward_mode must be one of {REWARD_MODES}, got {reward_mode!r}")
-        if render_mode not in (None, "ansi"):
-            raise ValueError(f"render_mode must be None or 'ansi', got {render_mode!r}")
+        check_modes(reward_mode, render_mode, ("ansi",))
         self.config = validate_config(size, target, p_four)
         self.num_envs = num_envs
         self.reward_mode = reward_mode
         self.render_mode = render_mode
         n = self.config.size
-        self.single_observation_space = spaces.Box(0, self.config.target_exp, (n, n), np.uint8)
+        self.single_observation_space = board_space(self.config)
         self.single_action_space = spaces.Discrete(4)
         self.observation_space = batch_space(self.single_observation_space, num_envs)
         self.action_space = batch_space(self.single_action_space, num_envs)
