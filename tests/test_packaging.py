@@ -1,5 +1,6 @@
 """The distribution installs one top-level import package, strategy_gym, beside anything else."""
 
+import os
 import subprocess
 import sys
 import venv
@@ -45,12 +46,15 @@ def test_the_wheel_and_pypis_envs_install_side_by_side(wheel, tmp_path):
     env_dir = tmp_path / "venv"
     venv.create(env_dir, with_pip=True)
     python = env_dir / "bin" / "python"
+    # A fresh venv sees only what is installed in it (the wheel pass sets PYTHONPATH).
+    clean = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     install = subprocess.run([str(python), "-m", "pip", "install", "-q", "--no-deps", str(wheel),
-                              "envs"], capture_output=True, text=True)  # fmt: skip
+                              "envs"], capture_output=True, text=True, env=clean)  # fmt: skip
     assert install.returncode == 0, install.stderr
     probe = ("import envs, strategy_gym, strategy_gym.core.outcomes as o; "
              "print(envs.__file__); print(strategy_gym.__file__); print(o.Outcome.SUCCESS)")
-    done = subprocess.run([str(python), "-c", probe], capture_output=True, text=True, cwd=tmp_path)
+    done = subprocess.run([str(python), "-c", probe], capture_output=True, text=True, cwd=tmp_path,
+                          env=clean)
     assert done.returncode == 0, done.stderr
     pypi_envs, ours, outcome = done.stdout.split()
     assert "site-packages" in pypi_envs and "strategy_gym" not in pypi_envs
@@ -58,7 +62,6 @@ def test_the_wheel_and_pypis_envs_install_side_by_side(wheel, tmp_path):
 
 
 def test_the_suite_imports_the_copy_it_is_meant_to_test():
-    import os
 
     import strategy_gym.envs
 

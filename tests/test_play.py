@@ -152,14 +152,28 @@ def wait_for(condition, timeout_s: float = 5.0):
     return value
 
 
+def _running(pids: list[int]) -> list[int]:
+    """The pids that are neither gone nor zombies."""
+    alive = []
+    for pid in pids:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except (FileNotFoundError, ProcessLookupError, IndexError):
+            continue
+        if state not in ("Z", "X"):
+            alive.append(pid)
+    return alive
+
+
 def test_a_killed_spare_is_replaced_before_a_job_is_sent_to_it():
     job = Job("def f():\n    return 2\n", "strategy_gym.sandbox.runners:call", {"args": []},
               SandboxPolicy(entry_point="f"))
     with SandboxPool(workers=1) as pool:
         assert pool.run(job).ok
         (worker,) = pool.worker_pids()
-        for spare in wait_for(lambda: children(worker)):
-            os.kill(spare, signal.SIGKILL)
+        # The child that ran the job may still be exiting: wait for the spare alone.
+        (spare,) = wait_for(lambda: live if len(live := _running(children(worker))) == 1 else None)
+        os.kill(spare, signal.SIGKILL)
         results = pool.run_batch([job] * 4)
     assert [r.outcome for r in results] == [Outcome.OK] * 4
 
