@@ -97,23 +97,27 @@ def subprocess_call_overhead(calls: int) -> list[float]:
     return times
 
 
-def pool_evaluation(seeds: int) -> tuple[float, float]:
-    """Seconds for the whole evaluation through the game master, warm pool, and the mean score."""
+def pool_evaluation(seeds: int, repeats: int) -> tuple[float, float]:
+    """Median seconds for the whole evaluation through the game master (warm pool), and the
+    mean score. ``cache_size=1`` and a one-seed call between repeats: every repeat plays."""
     from strategy_gym.play import PlaySettings, StrategyEvaluator
     from strategy_gym.tasks.game2048 import strategy_game
 
     game = strategy_game(GAME["size"], GAME["target"], GAME["p_four"], max_moves=2000)
-    with StrategyEvaluator(game, PlaySettings(time_limit_s=30.0), workers=2) as evaluator:
-        evaluator.evaluate([CORNER], [[10**6]], raw_code=True)  # start the workers
-        start = time.perf_counter()
-        (ev,) = evaluator.evaluate([CORNER], [list(range(seeds))], raw_code=True)
-        elapsed = time.perf_counter() - start
+    times = []
+    with StrategyEvaluator(game, PlaySettings(time_limit_s=30.0), workers=2, cache_size=1) as evaluator:
+        for repeat in range(repeats):
+            evaluator.evaluate([CORNER], [[10**6 + repeat]], raw_code=True)  # warm, and evict
+            start = time.perf_counter()
+            (ev,) = evaluator.evaluate([CORNER], [list(range(seeds))], raw_code=True)
+            times.append(time.perf_counter() - start)
     assert ev.built and len(ev.games) == seeds, ev
-    return elapsed, statistics.mean(g.score for g in ev.games)
+    return statistics.median(times), statistics.mean(g.score for g in ev.games)
 
 
-def in_process_evaluation(seeds: int) -> tuple[float, float]:
-    """The unsafe way: exec the strategy here and step the same Gymnasium env in a plain loop."""
+def in_process_evaluation(seeds: int, repeats: int) -> tuple[float, float]:
+    """The unsafe way: exec the strategy here and step the same Gymnasium env in a plain loop
+    (median of ``repeats``)."""
     from strategy_gym.tasks.game2048 import decode_move, strategy_game
 
     game = strategy_game(GAME["size"], GAME["target"], GAME["p_four"], max_moves=2000)
@@ -121,17 +125,20 @@ def in_process_evaluation(seeds: int) -> tuple[float, float]:
     exec(compile(CORNER, "<strategy>", "exec"), namespace)
     env = game.make_env()
     env.reset(seed=0)
-    start = time.perf_counter()
-    scores = []
-    for seed in range(seeds):
-        obs, info = env.reset(seed=seed)
-        done, steps, idle = False, 0, 0
-        while not done and steps < game.max_moves and idle < game.stall_limit:
-            action = decode_move(namespace["strategy"](game.view(obs, info)), info)
-            obs, _, done, _, info = env.step(action)
-            steps, idle = steps + 1, 0 if info["changed"] else idle + 1
-        scores.append(info["score"])
-    return time.perf_counter() - start, statistics.mean(scores)
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        scores = []
+        for seed in range(seeds):
+            obs, info = env.reset(seed=seed)
+            done, steps, idle = False, 0, 0
+            while not done and steps < game.max_moves and idle < game.stall_limit:
+                action = decode_move(namespace["strategy"](game.view(obs, info)), info)
+                obs, _, done, _, info = env.step(action)
+                steps, idle = steps + 1, 0 if info["changed"] else idle + 1
+            scores.append(info["score"])
+        times.append(time.perf_counter() - start)
+    return statistics.median(times), statistics.mean(scores)
 
 
 HOGS = {"10**10**8": "10**10**8", "sum(range(10**12))": "sum(range(10**12))"}
@@ -173,6 +180,7 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=300)
     parser.add_argument("--seeds", type=int, default=64)
     parser.add_argument("--limit", type=float, default=1.0)
+    parser.add_argument("--repeats", type=int, default=5, help="evaluations per side (median)")
     args = parser.parse_args()
     rows = []
     with Progress() as progress:
@@ -183,9 +191,9 @@ def main() -> None:
         exec_times = in_process_call_overhead(args.calls)
         sub_times = subprocess_call_overhead(max(10, args.calls // 10))
         progress.advance(task)
-        inproc_s, inproc_score = in_process_evaluation(args.seeds)
+        inproc_s, inproc_score = in_process_evaluation(args.seeds, args.repeats)
         progress.advance(task)
-        real_s, real_score = pool_evaluation(args.seeds)
+        real_s, real_score = pool_evaluation(args.seeds, args.repeats)
         progress.advance(task)
         with SandboxPool(workers=2) as pool:
             timeouts = {h: pool_timeout_latency(pool, h, args.limit, 3) for h in HOGS}

@@ -118,24 +118,35 @@ class GameMaster:
             outcome = Outcome(kind) if kind in ANSWER_ERRORS else Outcome.CRASHED
             self._end(g, outcome, _text(answer.get("message")))
             return
+        game = self.game
+        step = game.decode  # the task function running, named if it raises
         try:
-            action = _task_call(self.game.decode, answer["value"], g.info)
+            action = step(answer["value"], g.info)
+            step = g.env.step
+            obs, reward, terminated, truncated, g.info = step(action)
+            step = game.view
+            g.view = step(obs, g.info)
+            step = game.stalled
+            stalled = step is not None and step(g.info)
+            g.idle = g.idle + 1 if stalled else 0
+            step = game.judge
+            ended = step(bool(terminated), bool(truncated), g.info) if terminated or truncated else None
         except InvalidMove as exc:
+            if step is not game.decode:
+                raise
             self._end(g, Outcome.INVALID_ACTION, _text(str(exc)))
             return
-        obs, reward, terminated, truncated, g.info = _task_call(g.env.step, action)
+        except Exception as exc:  # one try per move, not one per call: this is the hot loop
+            raise _task_error(step, exc) from exc
         g.steps += 1
         g.reward += float(reward)
         g.actions.append(action)
-        g.view = _task_call(self.game.view, obs, g.info)
-        stalled = self.game.stalled is not None and self.game.stalled(g.info)
-        g.idle = g.idle + 1 if stalled else 0
-        if terminated or truncated:
-            self._end(g, _task_call(self.game.judge, bool(terminated), bool(truncated), g.info))
-        elif g.idle >= self.game.stall_limit:
+        if ended is not None:
+            self._end(g, ended)
+        elif g.idle >= game.stall_limit:
             self._end(g, Outcome.STALLED, f"{g.idle} moves in a row changed nothing")
-        elif g.steps >= self.game.max_moves:
-            self._end(g, Outcome.MAX_MOVES, f"move cap of {self.game.max_moves} reached")
+        elif g.steps >= game.max_moves:
+            self._end(g, Outcome.MAX_MOVES, f"move cap of {game.max_moves} reached")
 
     @staticmethod
     def _end(g: _Game, outcome: Outcome, message: str = "") -> None:
@@ -155,17 +166,22 @@ class TaskCodeError(RuntimeError):
     as ``task_error`` with the function and file that raised."""
 
 
+def _task_error(fn: Any, exc: Exception) -> TaskCodeError:
+    target = getattr(fn, "func", fn)  # a functools.partial names its function
+    target = getattr(target, "__func__", target)  # a bound method: its function
+    code = getattr(target, "__code__", None)
+    where = f" in {code.co_filename}:{code.co_firstlineno}" if code else ""
+    name = getattr(target, "__qualname__", repr(target))
+    return TaskCodeError(f"{name}{where} raised {type(exc).__name__}: {exc}")
+
+
 def _task_call(fn: Any, *args: Any) -> Any:
     try:
         return fn(*args)
     except InvalidMove:
         raise
     except Exception as exc:
-        target = getattr(fn, "func", fn)  # a functools.partial names its function
-        code = getattr(target, "__code__", None)
-        where = f" in {code.co_filename}:{code.co_firstlineno}" if code else ""
-        name = getattr(target, "__qualname__", repr(target))
-        raise TaskCodeError(f"{name}{where} raised {type(exc).__name__}: {exc}") from exc
+        raise _task_error(fn, exc) from exc
 
 
 def _text(value: object) -> str:

@@ -149,12 +149,18 @@ def _result_from(body: bytes, policy: SandboxPolicy, timings: dict) -> SandboxRe
     return SandboxResult(outcome, message, value, timings)
 
 
-def _encode_views(views: Any) -> bytes:
+CHECKED_ROUND_TRIPS = 2  # the views after reset and after a first move: every code path of view()
+
+
+def _encode_views(views: Any, check: bool) -> bytes:
     """Views travel to the child with marshal: trusted data, decoded only by the child, and
-    ~10x faster than JSON for boards (a round trip carries k of them). Only plain values are
-    accepted, so a task whose view is not plain data fails as a task error."""
+    ~10x faster than JSON for boards (a round trip carries k of them). marshal itself refuses
+    objects of other types (numpy values, the task's classes) on every round trip; the first
+    round trips of a session (``check``) are also walked for plain data (no sets, bytes or
+    tuples-as-keys), so a task whose view is not plain data fails as a task error at once.
+    Walking every view of every round trip cost more than the env step."""
     data = marshal.dumps(views)
-    if views is not None and not _plain(views):
+    if check and views is not None and not _plain(views):
         raise TypeError("a view must be plain data (lists, dicts, str, int, float, bool, None)")
     return data
 
@@ -639,7 +645,7 @@ class SandboxPool:
         started = time.perf_counter()
         try:
             views = state.session.driver.advance(answers)
-            reply = _encode_views(views)
+            reply = _encode_views(views, check=state.steps < CHECKED_ROUND_TRIPS)
         except Exception as exc:  # the task's own code (view, codec, env) failed
             message = f"the task's game code failed: {str(exc)[:500]}"
             self._child_failed(link, Outcome.TASK_ERROR, message)

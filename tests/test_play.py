@@ -172,8 +172,9 @@ def test_a_killed_spare_is_replaced_before_a_job_is_sent_to_it():
         assert pool.run(job).ok
         (worker,) = pool.worker_pids()
         # The child that ran the job may still be exiting: wait for the spare alone.
-        (spare,) = wait_for(lambda: live if len(live := _running(children(worker))) == 1 else None)
-        os.kill(spare, signal.SIGKILL)
+        (spare,) = wait_for(lambda: live if len(live := _running(children(worker))) == 1 else None,
+                            timeout_s=30.0)
+        os.kill(spare, signal.SIGKILL)  # a spare waits for its job: it cannot exit by itself
         results = pool.run_batch([job] * 4)
     assert [r.outcome for r in results] == [Outcome.OK] * 4
 
@@ -209,3 +210,14 @@ def test_a_runner_returning_non_plain_data_is_the_task_authors_error():
     with SandboxPool(workers=1) as pool:
         result = pool.run(job)
     assert result.outcome is Outcome.TASK_ERROR and "returns_a_set" in result.message
+
+
+def test_a_view_that_is_not_plain_data_is_the_task_authors_error():
+    from dataclasses import replace
+
+    for bad in ({1, 2}, b"board", 2 + 3j):
+        game = replace(GAME, view=lambda obs, info, bad=bad: [bad])
+        with StrategyEvaluator(game, workers=1) as evaluator:
+            (ev,) = evaluator.evaluate([CORNER], [[1, 2]], raw_code=True)
+        assert [g.outcome for g in ev.games] == [Outcome.TASK_ERROR] * 2, ev.games
+        assert "a view must be plain data" in ev.games[0].message

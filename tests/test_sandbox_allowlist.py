@@ -241,3 +241,29 @@ def test_reference_strategies_and_templates_pass_and_run(pool):
                               for s in sources])  # fmt: skip
     for source, result in zip(sources, results, strict=True):
         assert result.ok and result.value in ("W", "A", "S", "D"), (result, source)
+
+
+def _names_of(code) -> set[str]:
+    names = set(code.co_names)
+    for const in code.co_consts:
+        if hasattr(const, "co_names"):
+            names |= _names_of(const)
+    return names
+
+
+def test_only_guards_that_check_something_are_compiled_in():
+    # Item reads, plain loops and `n += 1` run as CPython runs them (their guards were the
+    # plain operation); attribute reads, writes and unpacking still go through the guards.
+    source = ("def strategy(board):\n    total = 0\n    for row in board:\n        total += row[0]\n"
+              "    board[0][0] = total - total + board[0][0]\n    return [x for x in board].copy()\n")
+    compiled, error = restricted.compile_code(source)
+    assert compiled is not None, error
+    names = _names_of(compiled)
+    assert not names & {"_getitem_", "_getiter_", "_inplacevar_", "_getattr_"}
+    assert {"_getattr_vetted_", "_write_"} <= names  # `.copy`: a name vetted at compile time
+    unpacking, _ = restricted.compile_code("def f(p):\n    a, b = p\n    for x, y in p:\n        pass\n")
+    assert {"_unpack_sequence_", "_iter_unpack_sequence_"} <= _names_of(unpacking)
+    namespace = restricted.restricted_globals(restricted.build_module_proxies(()),
+                                              restricted.CappedPrint(100))  # fmt: skip
+    exec(compiled, namespace)  # noqa: S102 - the code under test
+    assert namespace["strategy"]([[1, 2], [3, 4]]) == [[1, 2], [3, 4]]
